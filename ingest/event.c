@@ -1,5 +1,33 @@
 #include "event.h"
 
+#include <string.h>
+
+#include "../core/nw_arena.h"
+
+int nw_event_persist(nw_event *ev, struct nw_arena *a)
+{
+    nw_str *f[] = {&ev->identity_key, &ev->identity_type, &ev->display_name, &ev->account,   &ev->tenant,
+                   &ev->session_name, &ev->credential_id, &ev->service,      &ev->action,    &ev->permission,
+                   &ev->resource,     &ev->error_code,    &ev->source_ip,    &ev->user_agent, &ev->region,
+                   &ev->event_id,     &ev->origin_key,    &ev->op_key};
+    size_t total = 0;
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        total += f[i]->n;
+    char *p = nw_arena_alloc(a, total + 1);
+    if (!p)
+        return -1;
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+        if (!f[i]->n) {
+            *f[i] = NW_STR_NULL;
+            continue;
+        }
+        memcpy(p, f[i]->p, f[i]->n);
+        f[i]->p = p;
+        p += f[i]->n;
+    }
+    return 0;
+}
+
 static const char *const prov_names[] = {"unknown", "aws", "azure", "gcp"};
 static const char *const kind_names[] = {"unknown", "non_human", "human"};
 static const char *const out_names[] = {"success", "failure", "denied"};

@@ -104,6 +104,12 @@ typedef struct nw_event {
     uint8_t dedupe_id[16]; /* hash of the provider's de-duplication key */
 } nw_event;
 
+/* Copy every string of ev into arena, so that ev no longer points into the
+ * buffer it was decoded from. Returns 0, or -1 when the arena is out of
+ * memory. */
+struct nw_arena;
+int nw_event_persist(nw_event *ev, struct nw_arena *arena);
+
 const char *nw_provider_name(int provider);
 const char *nw_kind_name(int kind);
 const char *nw_outcome_name(int outcome);

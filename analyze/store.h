@@ -1,0 +1,179 @@
+/* store.h - per-identity state in SQLite.
+ *
+ * One writer connection per process (WAL, synchronous=NORMAL). Events are
+ * applied in batches: one transaction per batch de-duplicates each event by
+ * (time, provider de-dup id), aggregates the new ones in memory per identity
+ * and writes the aggregates with prepared UPSERTs; Kafka offsets given with
+ * the batch are written in the same transaction, so a crash either keeps the
+ * batch and its offsets or neither. Re-applying events already stored
+ * changes nothing.
+ *
+ * Tables (store_sql.h): identity, credential, activity_daily, action_used,
+ * source_seen, event_seen, input_file, counter, bad_input, kafka_offset,
+ * meta. Times are microseconds since the epoch, UTC.
+ */
+#ifndef NW_STORE_H
+#define NW_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../core/nw_err.h"
+#include "../ingest/event.h"
+
+typedef struct nw_store nw_store;
+
+enum nw_store_error {
+    NW_STORE_OK = 0,
+    NW_STORE_E_OPEN = -1,    /* cannot open or create the file */
+    NW_STORE_E_FOREIGN = -2, /* not an nhiwatch database, or corrupt */
+    NW_STORE_E_VERSION = -3, /* written by a newer nhiwatch */
+    NW_STORE_E_SQL = -4,     /* an SQL statement failed */
+    NW_STORE_E_FULL = -5,    /* disk or database full: the batch was rolled back */
+    NW_STORE_E_NOMEM = -6,
+    NW_STORE_E_LIMIT = -7,   /* more identities than the configured cap */
+    NW_STORE_E_READONLY = -8,
+};
+
+#define NW_STORE_SCHEMA_VERSION 1
+
+#define NW_STORE_READONLY 0x1u /* open an existing database for reading only */
+
+typedef struct nw_store_opts {
+    unsigned flags;
+    uint64_t max_identities; /* 0 = default (2,000,000) */
+} nw_store_opts;
+
+/* Open (creating with mode 0600 when missing and not read-only) and migrate
+ * to the current schema. On failure *out is NULL and err says why. */
+int nw_store_open(const char *path, const nw_store_opts *opts, nw_store **out, nw_err *err);
+void nw_store_close(nw_store *st);
+const char *nw_store_strerror(int code);
+
+/* A Kafka position consumed by the batch: next offset to read. */
+typedef struct nw_store_offset {
+    const char *topic;
+    int32_t partition;
+    int64_t next_offset;
+} nw_store_offset;
+
+typedef struct nw_apply_result {
+    uint64_t applied;    /* new events counted */
+    uint64_t duplicates; /* already stored (same time and de-dup id) */
+    uint64_t partial;    /* non-terminal records of multi-record operations */
+    uint64_t new_identities;
+} nw_apply_result;
+
+/* Identity state as the store knows it before an event is applied; given
+ * to the event hook (streaming detectors). */
+typedef struct nw_ident_state {
+    int64_t id;
+    int64_t first_seen;   /* 0 when the identity is new */
+    int64_t last_seen;
+    int64_t last_success;
+    uint64_t events;
+} nw_ident_state;
+
+/* Called inside nw_store_apply for every new, complete event, in batch
+ * order, with the identity's state before the event. */
+typedef void (*nw_store_hook)(void *ctx, const nw_event *ev, const nw_ident_state *before);
+void nw_store_set_hook(nw_store *st, nw_store_hook hook, void *ctx);
+
+/* What became of each event of a batch. */
+enum nw_apply_status {
+    NW_APPLIED = 0,
+    NW_APPLY_DUPLICATE = 1,
+    NW_APPLY_PARTIAL = 2,
+};
+
+/* Apply n events and, in the same transaction, the offsets. status (may be
+ * NULL) receives an nw_apply_status per event. On error the transaction is
+ * rolled back (nothing of the batch is stored) and the in-memory identity
+ * cache is dropped so it cannot disagree with disk. */
+int nw_store_apply(nw_store *st, const nw_event *ev, size_t n, uint8_t *status, const nw_store_offset *offs,
+                   size_t noffs, nw_apply_result *res, nw_err *err);
+
+/* Next offset stored for topic/partition, or -1 when none. */
+int64_t nw_store_offset_get(nw_store *st, const char *topic, int32_t partition);
+
+/* Bookkeeping of inputs (files) and counters (stats). Each call is its own
+ * transaction unless inside nw_store_begin/commit. */
+typedef struct nw_input_info {
+    const char *path;
+    int64_t size;
+    int64_t mtime;
+    const char *format; /* gzip / plain */
+    int64_t records, events, duplicates, skipped, bad;
+    const char *status; /* ok / damaged / failed */
+} nw_input_info;
+int nw_store_note_input(nw_store *st, const nw_input_info *in, nw_err *err);
+int nw_store_add_counter(nw_store *st, const char *name, int64_t delta, nw_err *err);
+/* Keep a bad-input example (the newest 1000 are kept). */
+int nw_store_note_bad(nw_store *st, const nw_err *bad, nw_err *err);
+int nw_store_begin(nw_store *st, nw_err *err);
+int nw_store_commit(nw_store *st, nw_err *err);
+
+/* ---- reading ---- */
+
+typedef struct nw_ident_row {
+    int64_t id;
+    const char *key, *provider, *type, *display_name, *account, *tenant;
+    int64_t first_seen, last_seen, last_success;
+    int64_t events, successes, failures, denied, writes, privileged;
+    int64_t human_events, machine_events;
+    const char *last_ip, *last_region, *last_ua, *last_action;
+    const char *last_success_ip, *last_success_action;
+    const char *origin;
+} nw_ident_row;
+
+typedef struct nw_cred_row {
+    const char *cred_id, *kind;
+    int64_t first_seen, last_seen, events;
+} nw_cred_row;
+
+typedef struct nw_used_row {
+    const char *service, *action;
+    int64_t first_seen, last_seen, count, successes;
+} nw_used_row;
+
+typedef struct nw_source_row {
+    const char *kind, *value; /* kind: net, region, ua */
+    int64_t first_seen, last_seen, count;
+} nw_source_row;
+
+typedef struct nw_day_row {
+    int64_t day; /* days since epoch */
+    int64_t events, failures, denied, writes, privileged;
+} nw_day_row;
+
+/* Row pointers are valid only during the callback. Callbacks return 0 to
+ * go on. Identities come in key order. */
+int nw_store_each_identity(nw_store *st, int (*cb)(void *ctx, const nw_ident_row *r), void *ctx, nw_err *err);
+int nw_store_each_credential(nw_store *st, int64_t identity_id, int (*cb)(void *ctx, const nw_cred_row *r),
+                             void *ctx, nw_err *err);
+int nw_store_each_used(nw_store *st, int64_t identity_id, int (*cb)(void *ctx, const nw_used_row *r), void *ctx,
+                       nw_err *err);
+int nw_store_each_source(nw_store *st, int64_t identity_id, int (*cb)(void *ctx, const nw_source_row *r),
+                         void *ctx, nw_err *err);
+int nw_store_each_day(nw_store *st, int64_t identity_id, int (*cb)(void *ctx, const nw_day_row *r), void *ctx,
+                      nw_err *err);
+int nw_store_each_counter(nw_store *st, int (*cb)(void *ctx, const char *name, int64_t value), void *ctx,
+                          nw_err *err);
+int nw_store_each_input(nw_store *st, int (*cb)(void *ctx, const nw_input_info *in), void *ctx, nw_err *err);
+int nw_store_each_bad(nw_store *st, int (*cb)(void *ctx, const char *source, int64_t line, int64_t record,
+                                              const char *reason),
+                      void *ctx, nw_err *err);
+/* Newest event time stored (microseconds), 0 when empty. */
+int64_t nw_store_max_time(nw_store *st);
+
+/* Derive an identity's kind from its type and event evidence. */
+int nw_store_kind(const char *type, const char *key, int64_t human_events, int64_t machine_events);
+
+/* Source helpers, shared with the detectors: the network prefix of an IP
+ * (IPv4 /24, IPv6 /48; non-IP sources as they are) and the user-agent
+ * family (product token). Write into buf (cap >= 64). */
+const char *nw_ip_prefix(nw_str ip, char *buf, size_t cap);
+const char *nw_ua_family(nw_str ua, char *buf, size_t cap);
+
+#endif
