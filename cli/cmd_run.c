@@ -1,0 +1,344 @@
+/* cmd_run.c - `nhiwatch run INPUT...`: ingest files into the database, then
+ * write report.json and report.md. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../analyze/store.h"
+#include "../core/nw_time.h"
+#include "../ingest/pipeline.h"
+#include "../reports/report.h"
+#include "cli.h"
+
+static void usage(FILE *f)
+{
+    fputs("usage: nhiwatch run [OPTIONS] INPUT...\n"
+          "\n"
+          "Ingest audit logs (files or folders, recursively; gzip or plain; CloudTrail,\n"
+          "Azure Activity and GCP audit formats detected by content) into a SQLite\n"
+          "database, then write report.json and report.md.\n"
+          "\n"
+          "  --db FILE             database (default nhiwatch.db); re-running adds to it,\n"
+          "                        events already stored are not counted again\n"
+          "  --out DIR             report folder (default nhiwatch-report)\n"
+          "  --as-of TIME          evaluate as of TIME (RFC 3339); default: newest event\n"
+          "  --no-report           ingest only\n"
+          "  --quiet, -q           no progress and no per-record messages\n"
+          "  --max-record SIZE     largest record accepted (default 1M)\n"
+          "  --max-depth N         deepest nesting accepted (default 128)\n"
+          "  --max-identities N    identities the database may hold (default 2000000)\n"
+          "  --max-file SIZE       largest decompressed file (default unlimited)\n"
+          "  --batch N             events per database transaction (default 4096)\n"
+          "\n"
+          "exit status: 0 all input read; 3 done, but some input was bad or unreadable;\n"
+          "1 error (nothing reported); 2 bad command line.\n",
+          f);
+}
+
+struct file_acc {
+    int64_t dups, partial;
+};
+
+struct run {
+    nw_store *st;
+    bool quiet, progress;
+    uint64_t applied, duplicates, partial, batches, seen;
+    struct file_acc *acc;
+    size_t nacc;
+    double t0, last_print;
+    nw_err err;
+    int rc;
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int on_batch(void *ctx, nw_batch *b)
+{
+    struct run *r = ctx;
+    nw_apply_result res = {0};
+    int rc = nw_store_begin(r->st, &r->err);
+    if (!rc)
+        rc = nw_store_apply(r->st, b->ev, b->n, b->status, NULL, 0, &res, &r->err);
+    for (size_t i = 0; !rc && i < b->nbad; i++)
+        rc = nw_store_note_bad(r->st, &b->bad[i], &r->err);
+    if (!rc)
+        rc = nw_store_commit(r->st, &r->err);
+    if (rc) {
+        r->rc = rc;
+        return rc;
+    }
+    r->applied += res.applied;
+    r->duplicates += res.duplicates;
+    r->partial += res.partial;
+    r->batches++;
+    r->seen += b->n;
+    for (size_t i = 0; i < b->n; i++) {
+        uint32_t fi = b->file[i];
+        if (fi >= r->nacc) {
+            size_t nn = r->nacc ? r->nacc : 64;
+            while (nn <= fi)
+                nn *= 2;
+            struct file_acc *na = realloc(r->acc, nn * sizeof(*na));
+            if (!na) {
+                r->rc = nw_err_set(&r->err, NW_STORE_E_NOMEM, "out of memory");
+                return r->rc;
+            }
+            memset(na + r->nacc, 0, (nn - r->nacc) * sizeof(*na));
+            r->acc = na;
+            r->nacc = nn;
+        }
+        r->acc[fi].dups += b->status[i] == NW_APPLY_DUPLICATE;
+        r->acc[fi].partial += b->status[i] == NW_APPLY_PARTIAL;
+    }
+    if (r->progress) {
+        double t = now_s();
+        if (t - r->last_print > 0.5) {
+            r->last_print = t;
+            fprintf(stderr, "\r\033[Knhiwatch: %llu events (%llu new, %llu already stored), %.0f events/s",
+                    (unsigned long long)r->seen, (unsigned long long)r->applied,
+                    (unsigned long long)r->duplicates, (double)r->seen / (t - r->t0 + 1e-9));
+        }
+    }
+    return 0;
+}
+
+static int save_bookkeeping(struct run *r, const nw_pipeline_result *pr)
+{
+    nw_store *st = r->st;
+    nw_err *e = &r->err;
+    int rc = nw_store_begin(st, e);
+    for (size_t i = 0; !rc && i < pr->nfiles; i++) {
+        const nw_file_stat *f = &pr->files[i];
+        nw_input_info in = {f->path,
+                            f->size,
+                            f->mtime,
+                            f->gzip ? "gzip" : "plain",
+                            f->records,
+                            f->events,
+                            i < r->nacc ? r->acc[i].dups : 0,
+                            f->skipped,
+                            f->bad,
+                            f->status};
+        rc = nw_store_note_input(st, &in, e);
+    }
+    struct {
+        const char *name;
+        uint64_t v;
+    } c[] = {
+        {"files", pr->src.files},
+        {"files_empty", pr->src.files_empty},
+        {"files_failed", pr->src.files_failed},
+        {"files_gzip", pr->src.files_gzip},
+        {"files_damaged", pr->src.files_damaged},
+        {"bytes_read", pr->src.bytes_in},
+        {"bytes", pr->src.bytes},
+        {"records", pr->src.records},
+        {"events", pr->events},
+        {"events_new", r->applied},
+        {"events_duplicate", r->duplicates},
+        {"events_partial", r->partial},
+        {"events_aws", pr->by_provider[NW_PROV_AWS]},
+        {"events_azure", pr->by_provider[NW_PROV_AZURE]},
+        {"events_gcp", pr->by_provider[NW_PROV_GCP]},
+        {"skipped", pr->skipped},
+        {"bad", pr->bad},
+        {"bad_json", pr->decode_errors[1]},
+        {"bad_format", pr->decode_errors[2]},
+        {"bad_identity", pr->decode_errors[3]},
+        {"bad_time", pr->decode_errors[4]},
+        {"bad_field", pr->decode_errors[5]},
+        {"bad_limit", pr->decode_errors[7]},
+        {"runs", 1},
+    };
+    for (size_t i = 0; !rc && i < sizeof c / sizeof c[0]; i++)
+        if (c[i].v)
+            rc = nw_store_add_counter(st, c[i].name, (int64_t)c[i].v, e);
+    for (int i = 0; !rc && i < NW_SKIP_REASONS && pr->skip_reason[i][0]; i++) {
+        char name[128];
+        snprintf(name, sizeof name, "skipped: %s", pr->skip_reason[i]);
+        rc = nw_store_add_counter(st, name, (int64_t)pr->skip_count[i], e);
+    }
+    if (!rc)
+        rc = nw_store_commit(st, e);
+    return rc;
+}
+
+int nw_write_reports(nw_store *const *shards, size_t n, const char *out_dir, int64_t as_of, bool quiet)
+{
+    nw_err err;
+    nw_err_clear(&err);
+    json_t *doc = NULL;
+    nw_report_opts ro = {as_of, 0, 0};
+    char path[4096];
+    int rc = nw_report_build(shards, n, &ro, &doc, &err);
+    if (!rc)
+        rc = nw_mkdirs(out_dir, &err);
+    if (!rc) {
+        snprintf(path, sizeof path, "%s/report.json", out_dir);
+        rc = nw_report_write_json(doc, path, &err);
+    }
+    if (!rc) {
+        snprintf(path, sizeof path, "%s/report.md", out_dir);
+        rc = nw_report_write_md(doc, path, &err);
+    }
+    if (rc) {
+        nw_cli_error("cannot write the report: %s", err.msg);
+        json_decref(doc);
+        return NW_EXIT_ERROR;
+    }
+    if (!quiet) {
+        const json_t *m = json_object_get(doc, "metrics");
+        fprintf(stderr, "nhiwatch: report in %s/report.json and report.md: %lld identities (%lld non-human, %lld human, %lld unknown), %zu findings\n",
+                out_dir, (long long)json_integer_value(json_object_get(m, "identities")),
+                (long long)json_integer_value(json_object_get(m, "non_human")),
+                (long long)json_integer_value(json_object_get(m, "human")),
+                (long long)json_integer_value(json_object_get(m, "unknown")),
+                json_array_size(json_object_get(doc, "findings")));
+    }
+    json_decref(doc);
+    return NW_EXIT_OK;
+}
+
+int nw_cmd_run(int argc, char **argv)
+{
+    enum { O_DB = 256, O_OUT, O_ASOF, O_NOREPORT, O_MAXREC, O_MAXDEPTH, O_MAXID, O_MAXFILE, O_BATCH };
+    static const struct option lo[] = {
+        {"db", required_argument, NULL, O_DB},
+        {"out", required_argument, NULL, O_OUT},
+        {"as-of", required_argument, NULL, O_ASOF},
+        {"no-report", no_argument, NULL, O_NOREPORT},
+        {"quiet", no_argument, NULL, 'q'},
+        {"max-record", required_argument, NULL, O_MAXREC},
+        {"max-depth", required_argument, NULL, O_MAXDEPTH},
+        {"max-identities", required_argument, NULL, O_MAXID},
+        {"max-file", required_argument, NULL, O_MAXFILE},
+        {"batch", required_argument, NULL, O_BATCH},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *db = "nhiwatch.db", *out = "nhiwatch-report";
+    int64_t as_of = 0;
+    bool report = true, quiet = false;
+    uint64_t v;
+    nw_pipeline_opts po;
+    memset(&po, 0, sizeof po);
+    nw_store_opts so = {0, 0};
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "qh", lo, NULL)) != -1) {
+        switch (c) {
+        case O_DB:
+            db = optarg;
+            break;
+        case O_OUT:
+            out = optarg;
+            break;
+        case O_ASOF:
+            if (nw_cli_time(optarg, &as_of)) {
+                nw_cli_error("--as-of '%s' is not an RFC 3339 time (e.g. 2026-11-30T00:00:00Z)", optarg);
+                return NW_EXIT_USAGE;
+            }
+            break;
+        case O_NOREPORT:
+            report = false;
+            break;
+        case 'q':
+            quiet = true;
+            break;
+        case O_MAXREC:
+        case O_MAXDEPTH:
+        case O_MAXID:
+        case O_MAXFILE:
+        case O_BATCH:
+            if (nw_cli_size(optarg, &v) || v == 0) {
+                nw_cli_error("option needs a positive number, not '%s'", optarg);
+                return NW_EXIT_USAGE;
+            }
+            if (c == O_MAXREC) {
+                po.source.split.max_record = (size_t)v;
+                po.decode.max_record = (size_t)v;
+            } else if (c == O_MAXDEPTH) {
+                po.source.split.max_depth = (size_t)v;
+                po.decode.max_depth = (size_t)v;
+            } else if (c == O_MAXID) {
+                so.max_identities = v;
+            } else if (c == O_MAXFILE) {
+                po.source.max_file_bytes = v;
+            } else {
+                po.batch_events = (size_t)v;
+            }
+            break;
+        case 'h':
+            usage(stdout);
+            return NW_EXIT_OK;
+        default:
+            usage(stderr);
+            return NW_EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        nw_cli_error("run: no INPUT given");
+        usage(stderr);
+        return NW_EXIT_USAGE;
+    }
+    po.quiet = quiet;
+
+    struct run r;
+    memset(&r, 0, sizeof r);
+    nw_err_clear(&r.err);
+    r.quiet = quiet;
+    r.progress = !quiet && nw_cli_tty();
+    r.t0 = now_s();
+    int rc = nw_store_open(db, &so, &r.st, &r.err);
+    if (rc) {
+        nw_cli_error("%s", r.err.msg);
+        return NW_EXIT_ERROR;
+    }
+    nw_pipeline_result pr;
+    nw_err perr;
+    nw_err_clear(&perr);
+    int prc = nw_pipeline_files((const char *const *)(argv + optind), (size_t)(argc - optind), &po, on_batch, &r,
+                                &pr, &perr);
+    if (r.progress)
+        fputs("\r\033[K", stderr);
+    int exit_code = NW_EXIT_OK;
+    if (r.rc) {
+        nw_cli_error("database '%s': %s", db, r.err.msg);
+        exit_code = NW_EXIT_ERROR;
+    } else if (prc == NW_SRC_E_NOMEM) {
+        nw_cli_error("%s", perr.msg);
+        exit_code = NW_EXIT_ERROR;
+    } else if (save_bookkeeping(&r, &pr)) {
+        nw_cli_error("database '%s': %s", db, r.err.msg);
+        exit_code = NW_EXIT_ERROR;
+    }
+    double secs = now_s() - r.t0;
+    if (exit_code == NW_EXIT_OK) {
+        if (!quiet)
+            fprintf(stderr,
+                    "nhiwatch: %llu files (%llu empty, %llu unreadable or damaged), %llu records: %llu events "
+                    "(%llu new, %llu already stored, %llu partial), %llu skipped, %llu bad, in %.2f s\n",
+                    (unsigned long long)pr.src.files, (unsigned long long)pr.src.files_empty,
+                    (unsigned long long)(pr.src.files_failed + pr.src.files_damaged),
+                    (unsigned long long)pr.src.records, (unsigned long long)pr.events,
+                    (unsigned long long)r.applied, (unsigned long long)r.duplicates, (unsigned long long)r.partial,
+                    (unsigned long long)pr.skipped, (unsigned long long)pr.bad, secs);
+        if (pr.src.files + pr.src.files_empty == 0 && pr.src.files_failed == 0 && !quiet)
+            nw_cli_error("warning: no input files found");
+        if (report)
+            exit_code = nw_write_reports(&r.st, 1, out, as_of, quiet);
+        if (exit_code == NW_EXIT_OK && (pr.bad || pr.file_errors || pr.src.files_failed))
+            exit_code = NW_EXIT_BAD_INPUT;
+    }
+    nw_pipeline_result_free(&pr);
+    free(r.acc);
+    nw_store_close(r.st);
+    return exit_code;
+}
