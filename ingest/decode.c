@@ -11,6 +11,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 
 #define NW_MAX_UNWRAP 3
@@ -53,7 +54,8 @@ struct nw_decoder {
     nw_jscan *js;
     nw_jpaths *ps;
     nw_jpaths *pubsub; /* message.data inside a Pub/Sub push envelope */
-    size_t off[NPROV];
+    size_t *map[NPROV]; /* provider path j -> index in the unified path set */
+    nw_jval *pv;        /* one provider's values, gathered through map */
     size_t total;
     void *state[NPROV];
     nw_jval *vals[NW_MAX_UNWRAP + 1];
@@ -68,19 +70,36 @@ nw_decoder *nw_decoder_new(const nw_decode_limits *limits, nw_err *err)
         goto out_nomem;
     d->lim.max_record = limits && limits->max_record ? limits->max_record : (size_t)1 << 20;
     d->lim.max_depth = limits && limits->max_depth ? limits->max_depth : 128;
-    d->total = E_COUNT;
+    /* unified path set: envelope paths, then every provider path not yet
+     * in the set (compared case-insensitively, as jscan matches keys) */
+    size_t cap = E_COUNT;
+    size_t maxp = 0;
     for (size_t i = 0; i < NPROV; i++) {
-        d->off[i] = d->total;
-        d->total += providers[i]->npaths;
+        cap += providers[i]->npaths;
+        if (providers[i]->npaths > maxp)
+            maxp = providers[i]->npaths;
     }
-    all = calloc(d->total, sizeof(*all));
-    if (!all)
+    all = calloc(cap, sizeof(*all));
+    d->pv = calloc(maxp ? maxp : 1, sizeof(nw_jval));
+    if (!all || !d->pv)
         goto out_nomem;
     for (size_t i = 0; i < E_COUNT; i++)
         all[i] = env_paths[i];
-    for (size_t i = 0; i < NPROV; i++)
-        for (size_t j = 0; j < providers[i]->npaths; j++)
-            all[d->off[i] + j] = providers[i]->paths[j];
+    d->total = E_COUNT;
+    for (size_t i = 0; i < NPROV; i++) {
+        d->map[i] = calloc(providers[i]->npaths ? providers[i]->npaths : 1, sizeof(size_t));
+        if (!d->map[i])
+            goto out_nomem;
+        for (size_t j = 0; j < providers[i]->npaths; j++) {
+            const char *pth = providers[i]->paths[j];
+            size_t k = 0;
+            while (k < d->total && strcasecmp(all[k], pth) != 0)
+                k++;
+            if (k == d->total)
+                all[d->total++] = pth;
+            d->map[i][j] = k;
+        }
+    }
     d->ps = nw_jpaths_new(all, d->total, err);
     free(all);
     all = NULL;
@@ -123,6 +142,9 @@ void nw_decoder_free(nw_decoder *d)
             providers[i]->state_free(d->state[i]);
     for (size_t i = 0; i <= NW_MAX_UNWRAP; i++)
         free(d->vals[i]);
+    for (size_t i = 0; i < NPROV; i++)
+        free(d->map[i]);
+    free(d->pv);
     nw_jscan_free(d->js);
     nw_jpaths_free(d->ps);
     nw_jpaths_free(d->pubsub);
@@ -246,7 +268,9 @@ static int decode_at(nw_decoder *d, int level, const char *buf, size_t len, size
     }
 
     for (size_t i = 0; i < NPROV; i++) {
-        const nw_jval *pv = v + d->off[i];
+        nw_jval *pv = d->pv;
+        for (size_t j = 0; j < providers[i]->npaths; j++)
+            pv[j] = v[d->map[i][j]];
         if (!providers[i]->match(pv))
             continue;
         nw_decctx dc = {d->js, arena};
