@@ -97,6 +97,10 @@ struct nw_store {
     nw_arena *batch_ar;
     nw_store_hook hook;
     void *hook_ctx;
+    struct {
+        const char *sql;
+        sqlite3_stmt *s;
+    } rd[16]; /* reader statements, prepared on first use */
 };
 
 const char *nw_store_strerror(int code)
@@ -281,6 +285,8 @@ void nw_store_close(nw_store *st)
         return;
     for (int i = 0; i < S_COUNT; i++)
         sqlite3_finalize(st->st[i]);
+    for (size_t i = 0; i < sizeof st->rd / sizeof st->rd[0]; i++)
+        sqlite3_finalize(st->rd[i].s);
     if (st->db)
         sqlite3_close(st->db);
     nw_map_free(st->idents);
@@ -961,57 +967,56 @@ int nw_store_note_bad(nw_store *st, const nw_err *bad, nw_err *err)
 
 static const char *col_text(sqlite3_stmt *s, int i) { return (const char *)sqlite3_column_text(s, i); }
 
+/* A reader statement, prepared once per store and reset for reuse. */
+static sqlite3_stmt *reader(nw_store *st, const char *sql, nw_err *err)
+{
+    size_t n = sizeof st->rd / sizeof st->rd[0], i;
+    for (i = 0; i < n && st->rd[i].sql; i++)
+        if (st->rd[i].sql == sql) {
+            sqlite3_reset(st->rd[i].s);
+            sqlite3_clear_bindings(st->rd[i].s);
+            return st->rd[i].s;
+        }
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL);
+    if (rc != SQLITE_OK) {
+        sql_fail(st, err, rc, "reading the database");
+        return NULL;
+    }
+    if (i < n) {
+        st->rd[i].sql = sql;
+        st->rd[i].s = s;
+    }
+    return s;
+}
+
 static int each_rows(nw_store *st, const char *sql, int64_t bind_id, bool has_id,
                      int (*row)(void *ctx, sqlite3_stmt *s, void *cb, void *cbctx), void *cb, void *cbctx,
                      nw_err *err)
 {
-    sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
-    if (rc != SQLITE_OK)
-        return sql_fail(st, err, rc, "reading the database");
+    sqlite3_stmt *s = reader(st, sql, err);
+    if (!s)
+        return NW_STORE_E_SQL;
     if (has_id)
         sqlite3_bind_int64(s, 1, bind_id);
-    int out = 0;
+    int out = 0, rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         if ((out = row(NULL, s, cb, cbctx)))
             break;
     }
     if (!out && rc != SQLITE_DONE)
         out = sql_fail(st, err, rc, "reading the database");
-    sqlite3_finalize(s);
+    sqlite3_reset(s);
     return out;
 }
+
+static void fill_ident(sqlite3_stmt *s, nw_ident_row *r);
 
 static int row_ident(void *u, sqlite3_stmt *s, void *cb, void *ctx)
 {
     (void)u;
-    nw_ident_row r = {
-        .id = sqlite3_column_int64(s, 0),
-        .key = col_text(s, 1),
-        .provider = col_text(s, 2),
-        .type = col_text(s, 3),
-        .display_name = col_text(s, 4),
-        .account = col_text(s, 5),
-        .tenant = col_text(s, 6),
-        .first_seen = sqlite3_column_int64(s, 7),
-        .last_seen = sqlite3_column_int64(s, 8),
-        .last_success = sqlite3_column_int64(s, 9),
-        .events = sqlite3_column_int64(s, 10),
-        .successes = sqlite3_column_int64(s, 11),
-        .failures = sqlite3_column_int64(s, 12),
-        .denied = sqlite3_column_int64(s, 13),
-        .writes = sqlite3_column_int64(s, 14),
-        .privileged = sqlite3_column_int64(s, 15),
-        .human_events = sqlite3_column_int64(s, 16),
-        .machine_events = sqlite3_column_int64(s, 17),
-        .last_ip = col_text(s, 18),
-        .last_region = col_text(s, 19),
-        .last_ua = col_text(s, 20),
-        .last_action = col_text(s, 21),
-        .last_success_ip = col_text(s, 22),
-        .last_success_action = col_text(s, 23),
-        .origin = col_text(s, 24),
-    };
+    nw_ident_row r;
+    fill_ident(s, &r);
     return ((int (*)(void *, const nw_ident_row *))cb)(ctx, &r);
 }
 
@@ -1124,4 +1129,97 @@ int64_t nw_store_max_time(nw_store *st)
         v = sqlite3_column_int64(s, 0);
     sqlite3_finalize(s);
     return v;
+}
+
+/* ---- identity cursor ---- */
+
+struct nw_ident_cursor {
+    nw_store *st;
+    sqlite3_stmt *s;
+};
+
+static void fill_ident(sqlite3_stmt *s, nw_ident_row *r)
+{
+    nw_ident_row x = {
+        .id = sqlite3_column_int64(s, 0),
+        .key = col_text(s, 1),
+        .provider = col_text(s, 2),
+        .type = col_text(s, 3),
+        .display_name = col_text(s, 4),
+        .account = col_text(s, 5),
+        .tenant = col_text(s, 6),
+        .first_seen = sqlite3_column_int64(s, 7),
+        .last_seen = sqlite3_column_int64(s, 8),
+        .last_success = sqlite3_column_int64(s, 9),
+        .events = sqlite3_column_int64(s, 10),
+        .successes = sqlite3_column_int64(s, 11),
+        .failures = sqlite3_column_int64(s, 12),
+        .denied = sqlite3_column_int64(s, 13),
+        .writes = sqlite3_column_int64(s, 14),
+        .privileged = sqlite3_column_int64(s, 15),
+        .human_events = sqlite3_column_int64(s, 16),
+        .machine_events = sqlite3_column_int64(s, 17),
+        .last_ip = col_text(s, 18),
+        .last_region = col_text(s, 19),
+        .last_ua = col_text(s, 20),
+        .last_action = col_text(s, 21),
+        .last_success_ip = col_text(s, 22),
+        .last_success_action = col_text(s, 23),
+        .origin = col_text(s, 24),
+    };
+    *r = x;
+}
+
+int nw_store_ident_cursor(nw_store *st, nw_ident_cursor **out, nw_err *err)
+{
+    *out = NULL;
+    nw_ident_cursor *c = calloc(1, sizeof(*c));
+    if (!c)
+        return nw_err_set(err, NW_STORE_E_NOMEM, "out of memory");
+    int rc = sqlite3_prepare_v2(st->db, SQL_SEL_IDENTITIES, -1, &c->s, NULL);
+    if (rc != SQLITE_OK) {
+        free(c);
+        return sql_fail(st, err, rc, "reading identities");
+    }
+    c->st = st;
+    *out = c;
+    return 0;
+}
+
+int nw_ident_cursor_next(nw_ident_cursor *c, nw_ident_row *row, nw_err *err)
+{
+    int rc = sqlite3_step(c->s);
+    if (rc == SQLITE_ROW) {
+        fill_ident(c->s, row);
+        return 1;
+    }
+    if (rc == SQLITE_DONE)
+        return 0;
+    return sql_fail(c->st, err, rc, "reading identities");
+}
+
+void nw_ident_cursor_close(nw_ident_cursor *c)
+{
+    if (!c)
+        return;
+    sqlite3_finalize(c->s);
+    free(c);
+}
+
+int nw_store_totals_get(nw_store *st, nw_store_totals *t, nw_err *err)
+{
+    memset(t, 0, sizeof(*t));
+    sqlite3_stmt *s = reader(st, SQL_SEL_TOTALS, err);
+    if (!s)
+        return NW_STORE_E_SQL;
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        t->identities = sqlite3_column_int64(s, 0);
+        t->events = sqlite3_column_int64(s, 1);
+        t->first_seen = sqlite3_column_int64(s, 2);
+        t->last_seen = sqlite3_column_int64(s, 3);
+        rc = SQLITE_DONE;
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? 0 : sql_fail(st, err, rc, "reading totals");
 }

@@ -164,6 +164,20 @@ int nw_store_each_input(nw_store *st, int (*cb)(void *ctx, const nw_input_info *
 int nw_store_each_bad(nw_store *st, int (*cb)(void *ctx, const char *source, int64_t line, int64_t record,
                                               const char *reason),
                       void *ctx, nw_err *err);
+/* Identities one at a time, in key order (for merging shards). next()
+ * returns 1 with *row filled (valid until the next call), 0 at the end, or
+ * a negative nw_store_error. The store must stay open while it is used. */
+typedef struct nw_ident_cursor nw_ident_cursor;
+int nw_store_ident_cursor(nw_store *st, nw_ident_cursor **out, nw_err *err);
+int nw_ident_cursor_next(nw_ident_cursor *c, nw_ident_row *row, nw_err *err);
+void nw_ident_cursor_close(nw_ident_cursor *c);
+
+/* Totals over all identities. */
+typedef struct nw_store_totals {
+    int64_t identities, events, first_seen, last_seen;
+} nw_store_totals;
+int nw_store_totals_get(nw_store *st, nw_store_totals *t, nw_err *err);
+
 /* Newest event time stored (microseconds), 0 when empty. */
 int64_t nw_store_max_time(nw_store *st);
 

@@ -160,6 +160,9 @@
 #define SQL_SEL_DAYS                                                                                 \
     "SELECT day, events, failures, denied, writes, privileged FROM activity_daily"                   \
     " WHERE identity_id = ?1 ORDER BY day"
+#define SQL_SEL_TOTALS                                                                               \
+    "SELECT count(*), COALESCE(sum(events), 0), COALESCE(min(first_seen), 0), COALESCE(max(last_seen), 0)" \
+    " FROM identity"
 #define SQL_SEL_COUNTERS "SELECT name, value FROM counter ORDER BY name"
 #define SQL_SEL_INPUTS                                                                               \
     "SELECT path, size, mtime, format, records, events, duplicates, skipped, bad, status"            \

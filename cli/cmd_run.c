@@ -174,35 +174,18 @@ int nw_write_reports(nw_store *const *shards, size_t n, const char *out_dir, int
 {
     nw_err err;
     nw_err_clear(&err);
-    json_t *doc = NULL;
-    nw_report_opts ro = {as_of, 0, 0};
-    char path[4096];
-    int rc = nw_report_build(shards, n, &ro, &doc, &err);
-    if (!rc)
-        rc = nw_mkdirs(out_dir, &err);
-    if (!rc) {
-        snprintf(path, sizeof path, "%s/report.json", out_dir);
-        rc = nw_report_write_json(doc, path, &err);
-    }
-    if (!rc) {
-        snprintf(path, sizeof path, "%s/report.md", out_dir);
-        rc = nw_report_write_md(doc, path, &err);
-    }
-    if (rc) {
+    nw_report_opts ro = {as_of, 0, 0, 0};
+    nw_report_summary sum;
+    if (nw_report_write(shards, n, &ro, out_dir, &sum, &err)) {
         nw_cli_error("cannot write the report: %s", err.msg);
-        json_decref(doc);
         return NW_EXIT_ERROR;
     }
-    if (!quiet) {
-        const json_t *m = json_object_get(doc, "metrics");
-        fprintf(stderr, "nhiwatch: report in %s/report.json and report.md: %lld identities (%lld non-human, %lld human, %lld unknown), %zu findings\n",
-                out_dir, (long long)json_integer_value(json_object_get(m, "identities")),
-                (long long)json_integer_value(json_object_get(m, "non_human")),
-                (long long)json_integer_value(json_object_get(m, "human")),
-                (long long)json_integer_value(json_object_get(m, "unknown")),
-                json_array_size(json_object_get(doc, "findings")));
-    }
-    json_decref(doc);
+    if (!quiet)
+        fprintf(stderr,
+                "nhiwatch: report in %s/report.json and report.md: %lld identities (%lld non-human, %lld human, %lld "
+                "unknown), %lld findings\n",
+                out_dir, (long long)sum.identities, (long long)sum.non_human, (long long)sum.human,
+                (long long)sum.unknown, (long long)sum.findings);
     return NW_EXIT_OK;
 }
 

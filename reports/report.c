@@ -22,19 +22,83 @@ static json_t *jtime(int64_t us)
 
 static json_t *jstr(const char *s) { return s && *s ? json_string(s) : json_null(); }
 
-/* ---- per-identity collection ---- */
+/* ---- writing ---- */
 
-struct ictx {
-    nw_store *st;
-    json_t *arr;
-    nw_err *err;
-    int rc;
-    uint64_t by_kind[3];
-    json_t *by_provider; /* provider -> {kind -> n} */
-    json_t *by_type;     /* type -> n (non-human only) */
-    int64_t first, last;
-    uint64_t events;
-};
+int nw_mkdirs(const char *dir, nw_err *err)
+{
+    char buf[4096];
+    if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf)
+        return nw_err_set(err, NW_REPORT_E_WRITE, "path too long: %s", dir);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+            return nw_err_set(err, NW_REPORT_E_WRITE, "cannot create '%s': %s", buf, strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+        return nw_err_set(err, NW_REPORT_E_WRITE, "cannot create '%s': %s", buf, strerror(errno));
+    return 0;
+}
+
+static FILE *open_tmp(const char *path, char *tmp, size_t cap, nw_err *err)
+{
+    snprintf(tmp, cap, "%s.tmp.%ld", path, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        nw_err_set(err, NW_REPORT_E_WRITE, "cannot write '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    FILE *f = fdopen(fd, "w");
+    if (!f) {
+        close(fd);
+        nw_err_set(err, NW_REPORT_E_WRITE, "cannot write '%s': %s", path, strerror(errno));
+    }
+    return f;
+}
+
+static int close_tmp(FILE *f, const char *tmp, const char *path, nw_err *err)
+{
+    bool bad = ferror(f) != 0;
+    if (fclose(f) != 0 || bad) {
+        unlink(tmp);
+        return nw_err_set(err, NW_REPORT_E_WRITE, "cannot write '%s': %s", path, strerror(errno));
+    }
+    if (rename(tmp, path) != 0) {
+        unlink(tmp);
+        return nw_err_set(err, NW_REPORT_E_WRITE, "cannot write '%s': %s", path, strerror(errno));
+    }
+    return 0;
+}
+
+/* Markdown: escape the characters that break a table cell. */
+static void md(FILE *f, const char *s)
+{
+    if (!s) {
+        fputs("-", f);
+        return;
+    }
+    for (; *s; s++) {
+        if (*s == '|' || *s == '*' || *s == '_' || *s == '`' || *s == '<' || *s == '>' || *s == '[' || *s == ']')
+            fputc('\\', f);
+        if (*s == '\n' || *s == '\r')
+            fputc(' ', f);
+        else
+            fputc(*s, f);
+    }
+}
+
+static const char *sget(const json_t *o, const char *k)
+{
+    const json_t *v = json_object_get(o, k);
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static long long iget(const json_t *o, const char *k) { return (long long)json_integer_value(json_object_get(o, k)); }
+
+
+/* ---- per-identity collection ---- */
 
 static int cred_cb(void *ctx, const nw_cred_row *r)
 {
@@ -87,24 +151,8 @@ static int source_cb(void *ctx, const nw_source_row *r)
     return 0;
 }
 
-static void bump(json_t *obj, const char *k1, const char *k2)
+json_t *nw_report_identity(nw_store *st, const nw_ident_row *r, nw_err *err)
 {
-    json_t *inner = obj;
-    if (k2) {
-        inner = json_object_get(obj, k1);
-        if (!inner) {
-            inner = json_object();
-            json_object_set_new(obj, k1, inner);
-        }
-        k1 = k2;
-    }
-    json_t *v = json_object_get(inner, k1);
-    json_object_set_new(inner, k1, json_integer(v ? json_integer_value(v) + 1 : 1));
-}
-
-static int ident_cb(void *ctx, const nw_ident_row *r)
-{
-    struct ictx *c = ctx;
     int kind = nw_store_kind(r->type, r->key, r->human_events, r->machine_events);
     json_t *o = json_object();
     json_object_set_new(o, "key", json_string(r->key));
@@ -124,31 +172,22 @@ static int ident_cb(void *ctx, const nw_ident_row *r)
     json_object_set_new(o, "writes", json_integer(r->writes));
     json_object_set_new(o, "privileged", json_integer(r->privileged));
     json_t *creds = json_array();
-    if ((c->rc = nw_store_each_credential(c->st, r->id, cred_cb, creds, c->err))) {
-        json_decref(creds);
-        json_decref(o);
-        return c->rc;
-    }
     json_object_set_new(o, "credentials", creds);
+    if (nw_store_each_credential(st, r->id, cred_cb, creds, err))
+        goto out_fail;
     json_object_set_new(o, "owner", json_null());
     struct used_ctx u = {json_array(), 0};
-    if ((c->rc = nw_store_each_used(c->st, r->id, used_cb, &u, c->err))) {
-        json_decref(u.services);
-        json_decref(o);
-        return c->rc;
-    }
     json_object_set_new(o, "services_used", u.services);
+    if (nw_store_each_used(st, r->id, used_cb, &u, err))
+        goto out_fail;
     json_object_set_new(o, "actions_used", json_integer(u.actions));
     json_t *src = json_object();
     json_object_set_new(src, "networks", json_array());
     json_object_set_new(src, "regions", json_array());
     json_object_set_new(src, "user_agents", json_array());
-    if ((c->rc = nw_store_each_source(c->st, r->id, source_cb, src, c->err))) {
-        json_decref(src);
-        json_decref(o);
-        return c->rc;
-    }
     json_object_set_new(o, "sources", src);
+    if (nw_store_each_source(st, r->id, source_cb, src, err))
+        goto out_fail;
     json_t *last = json_object();
     json_object_set_new(last, "ip", jstr(r->last_ip));
     json_object_set_new(last, "region", jstr(r->last_region));
@@ -157,201 +196,69 @@ static int ident_cb(void *ctx, const nw_ident_row *r)
     json_object_set_new(o, "last_source", last);
     json_object_set_new(o, "origin", jstr(r->origin));
     json_object_set_new(o, "granted", json_null());
-    json_array_append_new(c->arr, o);
-    if (r->first_seen && (!c->first || r->first_seen < c->first))
-        c->first = r->first_seen;
-    if (r->last_seen > c->last)
-        c->last = r->last_seen;
-    c->events += (uint64_t)r->events;
-    return 0;
+    return o;
+out_fail:
+    json_decref(o);
+    return NULL;
 }
 
-static int cmp_ident(const void *a, const void *b)
-{
-    const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
-    return strcmp(json_string_value(json_object_get(x, "key")), json_string_value(json_object_get(y, "key")));
-}
+/* ---- the streaming pass ---- */
 
-int nw_report_build(nw_store *const *shards, size_t nshards, const nw_report_opts *opts, json_t **out, nw_err *err)
+#define MAX_TYPES 64
+
+struct type_count {
+    char *name;
+    int64_t n;
+};
+
+struct metrics {
+    int64_t by_kind[3];
+    int64_t by_prov[4][3]; /* provider x kind */
+    struct type_count types[MAX_TYPES];
+    size_t ntypes;
+};
+
+static void count_type(struct metrics *m, const char *type)
 {
-    *out = NULL;
-    struct ictx c;
-    memset(&c, 0, sizeof c);
-    c.arr = json_array();
-    c.err = err;
-    c.by_provider = json_object();
-    c.by_type = json_object();
-    int64_t max_time = 0;
-    for (size_t i = 0; i < nshards; i++) {
-        c.st = shards[i];
-        int64_t t = nw_store_max_time(shards[i]);
-        if (t > max_time)
-            max_time = t;
-        int rc = nw_store_each_identity(shards[i], ident_cb, &c, err);
-        if (rc) {
-            json_decref(c.arr);
-            json_decref(c.by_provider);
-            json_decref(c.by_type);
-            return rc;
+    for (size_t i = 0; i < m->ntypes; i++)
+        if (strcmp(m->types[i].name, type) == 0) {
+            m->types[i].n++;
+            return;
         }
-    }
-    /* shards hold disjoint identities; their union is sorted by key */
-    size_t n = json_array_size(c.arr);
-    json_t **v = malloc((n ? n : 1) * sizeof(*v));
-    if (!v) {
-        json_decref(c.arr);
-        json_decref(c.by_provider);
-        json_decref(c.by_type);
-        return nw_err_set(err, NW_REPORT_E_NOMEM, "out of memory");
-    }
-    for (size_t i = 0; i < n; i++)
-        v[i] = json_incref(json_array_get(c.arr, i));
-    qsort(v, n, sizeof(*v), cmp_ident);
-    json_t *idents = json_array();
-    for (size_t i = 0; i < n; i++) {
-        /* metrics from the sorted list: the same bytes whatever the shard order */
-        const char *kind = json_string_value(json_object_get(v[i], "kind"));
-        int k = nw_kind_from_name(nw_str_c(kind));
-        c.by_kind[k < 0 ? 0 : k]++;
-        bump(c.by_provider, json_string_value(json_object_get(v[i], "provider")), kind);
-        if (k == NW_KIND_NON_HUMAN)
-            bump(c.by_type, json_string_value(json_object_get(v[i], "type")), NULL);
-        json_array_append_new(idents, v[i]);
-    }
-    free(v);
-    json_decref(c.arr);
-
-    int64_t as_of = opts && opts->as_of ? opts->as_of : max_time;
-    int window = opts && opts->window_days ? opts->window_days : 90;
-    int64_t gen = opts && opts->generated_at ? opts->generated_at : (int64_t)time(NULL) * NW_US_PER_SEC;
-
-    json_t *doc = json_object();
-    json_object_set_new(doc, "schema", json_string("nhiwatch.report/1"));
-    json_object_set_new(doc, "as_of", jtime(as_of));
-    json_object_set_new(doc, "window_days", json_integer(window));
-    json_object_set_new(doc, "generated_at", jtime(gen));
-    json_t *inputs = json_object();
-    json_object_set_new(inputs, "events", json_integer((json_int_t)c.events));
-    json_object_set_new(inputs, "identities", json_integer((json_int_t)n));
-    json_object_set_new(inputs, "first_event", jtime(c.first));
-    json_object_set_new(inputs, "last_event", jtime(c.last));
-    json_object_set_new(doc, "inputs", inputs);
-    json_object_set_new(doc, "identities", idents);
-    json_object_set_new(doc, "findings", json_array());
-    json_object_set_new(doc, "deprovision_candidates", json_array());
-    json_t *m = json_object();
-    json_object_set_new(m, "identities", json_integer((json_int_t)n));
-    json_object_set_new(m, "non_human", json_integer((json_int_t)c.by_kind[NW_KIND_NON_HUMAN]));
-    json_object_set_new(m, "human", json_integer((json_int_t)c.by_kind[NW_KIND_HUMAN]));
-    json_object_set_new(m, "unknown", json_integer((json_int_t)c.by_kind[NW_KIND_UNKNOWN]));
-    json_object_set_new(m, "by_provider", c.by_provider);
-    json_object_set_new(m, "non_human_by_type", c.by_type);
-    json_object_set_new(doc, "metrics", m);
-    *out = doc;
-    return 0;
+    if (m->ntypes < MAX_TYPES && (m->types[m->ntypes].name = strdup(type)) != NULL)
+        m->types[m->ntypes++].n = 1;
 }
 
-/* ---- writing ---- */
-
-int nw_mkdirs(const char *dir, nw_err *err)
+/* Write one JSON value indented by `indent` spaces beyond its own nesting. */
+static void dump_indented(FILE *f, const json_t *v, int indent)
 {
-    char buf[4096];
-    if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf)
-        return nw_err_set(err, NW_REPORT_E_WRITE, "path too long: %s", dir);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0700) != 0 && errno != EEXIST)
-            return nw_err_set(err, NW_REPORT_E_WRITE, "cannot create '%s': %s", buf, strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(buf, 0700) != 0 && errno != EEXIST)
-        return nw_err_set(err, NW_REPORT_E_WRITE, "cannot create '%s': %s", buf, strerror(errno));
-    return 0;
-}
-
-static FILE *open_tmp(const char *path, char *tmp, size_t cap, nw_err *err)
-{
-    snprintf(tmp, cap, "%s.tmp.%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        nw_err_set(err, NW_REPORT_E_WRITE, "cannot write '%s': %s", path, strerror(errno));
-        return NULL;
-    }
-    FILE *f = fdopen(fd, "w");
-    if (!f) {
-        close(fd);
-        nw_err_set(err, NW_REPORT_E_WRITE, "cannot write '%s': %s", path, strerror(errno));
-    }
-    return f;
-}
-
-static int close_tmp(FILE *f, const char *tmp, const char *path, nw_err *err)
-{
-    bool bad = ferror(f) != 0;
-    if (fclose(f) != 0 || bad) {
-        unlink(tmp);
-        return nw_err_set(err, NW_REPORT_E_WRITE, "cannot write '%s': %s", path, strerror(errno));
-    }
-    if (rename(tmp, path) != 0) {
-        unlink(tmp);
-        return nw_err_set(err, NW_REPORT_E_WRITE, "cannot write '%s': %s", path, strerror(errno));
-    }
-    return 0;
-}
-
-int nw_report_write_json(const json_t *doc, const char *path, nw_err *err)
-{
-    char tmp[4200];
-    FILE *f = open_tmp(path, tmp, sizeof tmp, err);
-    if (!f)
-        return NW_REPORT_E_WRITE;
-    json_dumpf(doc, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
-    fputc('\n', f);
-    return close_tmp(f, tmp, path, err);
-}
-
-/* Markdown: escape the characters that break a table cell. */
-static void md(FILE *f, const char *s)
-{
-    if (!s) {
-        fputs("-", f);
+    char *s = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII | JSON_ENCODE_ANY);
+    if (!s)
         return;
+    for (const char *p = s; *p; p++) {
+        fputc(*p, f);
+        if (*p == '\n')
+            for (int i = 0; i < indent; i++)
+                fputc(' ', f);
     }
-    for (; *s; s++) {
-        if (*s == '|' || *s == '*' || *s == '_' || *s == '`' || *s == '<' || *s == '>' || *s == '[' || *s == ']')
-            fputc('\\', f);
-        if (*s == '\n' || *s == '\r')
-            fputc(' ', f);
-        else
-            fputc(*s, f);
-    }
+    free(s);
 }
 
-static const char *sget(const json_t *o, const char *k)
-{
-    const json_t *v = json_object_get(o, k);
-    return json_is_string(v) ? json_string_value(v) : NULL;
-}
+struct md_rows {
+    json_t *rows[3]; /* per kind: the first N identities */
+    int64_t total[3];
+    size_t limit;
+};
 
-static long long iget(const json_t *o, const char *k) { return (long long)json_integer_value(json_object_get(o, k)); }
-
-static void md_identity_table(FILE *f, const json_t *idents, const char *kind, size_t limit)
+static void md_table(FILE *f, const struct md_rows *mr, int kind)
 {
     fputs("| identity | provider | type | last seen | last success | events | denied | credentials | services |\n",
           f);
     fputs("|---|---|---|---|---|---:|---:|---|---|\n", f);
-    size_t i, shown = 0, total = 0;
+    size_t i;
     json_t *o;
-    json_array_foreach(idents, i, o)
+    json_array_foreach(mr->rows[kind], i, o)
     {
-        if (strcmp(sget(o, "kind"), kind) != 0)
-            continue;
-        total++;
-        if (shown >= limit)
-            continue;
-        shown++;
         fputs("| ", f);
         md(f, sget(o, "key"));
         fputs(" | ", f);
@@ -391,63 +298,226 @@ static void md_identity_table(FILE *f, const json_t *idents, const char *kind, s
             fputs("-", f);
         fputs(" |\n", f);
     }
-    if (total > shown)
-        fprintf(f, "\n%zu more not shown; report.json lists them all.\n", total - shown);
-    if (total == 0)
+    if (mr->total[kind] == 0)
         fputs("| (none) | | | | | | | | |\n", f);
+    else if ((size_t)mr->total[kind] > json_array_size(mr->rows[kind]))
+        fprintf(f, "\n%lld more not shown; report.json lists them all.\n",
+                (long long)(mr->total[kind] - (int64_t)json_array_size(mr->rows[kind])));
 }
 
-int nw_report_write_md(const json_t *doc, const char *path, nw_err *err)
+static int write_md(const char *path, const json_t *head, const struct metrics *m, const struct md_rows *mr,
+                    nw_err *err)
 {
     char tmp[4200];
     FILE *f = open_tmp(path, tmp, sizeof tmp, err);
     if (!f)
         return NW_REPORT_E_WRITE;
-    const json_t *m = json_object_get(doc, "metrics");
-    const json_t *in = json_object_get(doc, "inputs");
-    const json_t *idents = json_object_get(doc, "identities");
-    const json_t *findings = json_object_get(doc, "findings");
+    const json_t *in = json_object_get(head, "inputs");
     fputs("# nhiwatch report\n\n", f);
-    fprintf(f, "As of **%s** (window %lld days), generated %s.\n\n", sget(doc, "as_of") ? sget(doc, "as_of") : "-",
-            iget(doc, "window_days"), sget(doc, "generated_at") ? sget(doc, "generated_at") : "-");
+    fprintf(f, "As of **%s** (window %lld days), generated %s.\n\n",
+            sget(head, "as_of") ? sget(head, "as_of") : "-", iget(head, "window_days"),
+            sget(head, "generated_at") ? sget(head, "generated_at") : "-");
     fprintf(f, "%lld events from %s to %s; %lld identities: **%lld non-human**, %lld human, %lld unknown.\n\n",
             iget(in, "events"), sget(in, "first_event") ? sget(in, "first_event") : "-",
-            sget(in, "last_event") ? sget(in, "last_event") : "-", iget(m, "identities"), iget(m, "non_human"),
-            iget(m, "human"), iget(m, "unknown"));
+            sget(in, "last_event") ? sget(in, "last_event") : "-", iget(in, "identities"),
+            (long long)m->by_kind[NW_KIND_NON_HUMAN], (long long)m->by_kind[NW_KIND_HUMAN],
+            (long long)m->by_kind[NW_KIND_UNKNOWN]);
     fputs("## Identities by provider\n\n| provider | non-human | human | unknown |\n|---|---:|---:|---:|\n", f);
-    const char *pk;
-    json_t *pv;
-    json_object_foreach((json_t *)json_object_get(m, "by_provider"), pk, pv)
-    {
-        fprintf(f, "| %s | %lld | %lld | %lld |\n", pk, iget(pv, "non_human"), iget(pv, "human"), iget(pv, "unknown"));
+    for (int p = 1; p < 4; p++) {
+        if (!m->by_prov[p][0] && !m->by_prov[p][1] && !m->by_prov[p][2])
+            continue;
+        fprintf(f, "| %s | %lld | %lld | %lld |\n", nw_provider_name(p), (long long)m->by_prov[p][NW_KIND_NON_HUMAN],
+                (long long)m->by_prov[p][NW_KIND_HUMAN], (long long)m->by_prov[p][NW_KIND_UNKNOWN]);
     }
     fputs("\n## Non-human identities by type\n\n| type | count |\n|---|---:|\n", f);
-    json_object_foreach((json_t *)json_object_get(m, "non_human_by_type"), pk, pv)
-    {
-        fprintf(f, "| %s | %lld |\n", pk, (long long)json_integer_value(pv));
-    }
-    fprintf(f, "\n## Findings (%zu)\n\n", json_array_size(findings));
-    size_t i;
-    json_t *fd;
-    if (json_array_size(findings) == 0)
-        fputs("No findings.\n", f);
-    json_array_foreach(findings, i, fd)
-    {
-        fputs("- **", f);
-        md(f, sget(fd, "severity"));
-        fputs("** ", f);
-        md(f, sget(fd, "kind"));
-        fputs(": `", f);
-        fputs(sget(fd, "identity") ? sget(fd, "identity") : "-", f);
-        fputs("` - ", f);
-        md(f, sget(fd, "title"));
-        fputs("\n", f);
-    }
+    for (size_t i = 0; i < m->ntypes; i++)
+        fprintf(f, "| %s | %lld |\n", m->types[i].name, (long long)m->types[i].n);
+    fputs("\n## Findings (0)\n\nNo findings.\n", f);
     fputs("\n## Non-human identities\n\n", f);
-    md_identity_table(f, idents, "non_human", 200);
+    md_table(f, mr, NW_KIND_NON_HUMAN);
     fputs("\n## Identities of unknown kind\n\n", f);
-    md_identity_table(f, idents, "unknown", 50);
+    md_table(f, mr, NW_KIND_UNKNOWN);
     fputs("\n## Human identities (inventoried, never reported as NHI findings)\n\n", f);
-    md_identity_table(f, idents, "human", 50);
+    md_table(f, mr, NW_KIND_HUMAN);
     return close_tmp(f, tmp, path, err);
 }
+
+static int cmp_type(const void *a, const void *b)
+{
+    return strcmp(((const struct type_count *)a)->name, ((const struct type_count *)b)->name);
+}
+
+int nw_report_write(nw_store *const *shards, size_t n, const nw_report_opts *opts, const char *out_dir,
+                    nw_report_summary *sum, nw_err *err)
+{
+    int rc = 0;
+    struct metrics m;
+    memset(&m, 0, sizeof m);
+    struct md_rows mr;
+    memset(&mr, 0, sizeof mr);
+    mr.limit = opts && opts->md_rows ? opts->md_rows : 200;
+    nw_ident_cursor **cur = calloc(n ? n : 1, sizeof(*cur));
+    nw_ident_row *row = calloc(n ? n : 1, sizeof(*row));
+    int *live = calloc(n ? n : 1, sizeof(int));
+    json_t *head = json_object();
+    FILE *f = NULL;
+    char path[4096], tmp[4200];
+    if (!cur || !row || !live) {
+        rc = nw_err_set(err, NW_REPORT_E_NOMEM, "out of memory");
+        goto out;
+    }
+    for (int k = 0; k < 3; k++)
+        mr.rows[k] = json_array();
+
+    nw_store_totals all = {0, 0, 0, 0};
+    int64_t max_time = 0;
+    for (size_t i = 0; i < n; i++) {
+        nw_store_totals t;
+        if ((rc = nw_store_totals_get(shards[i], &t, err)))
+            goto out;
+        all.identities += t.identities;
+        all.events += t.events;
+        if (t.first_seen && (!all.first_seen || t.first_seen < all.first_seen))
+            all.first_seen = t.first_seen;
+        if (t.last_seen > all.last_seen)
+            all.last_seen = t.last_seen;
+        int64_t mt = nw_store_max_time(shards[i]);
+        if (mt > max_time)
+            max_time = mt;
+    }
+    int64_t as_of = opts && opts->as_of ? opts->as_of : max_time;
+    int window = opts && opts->window_days ? opts->window_days : 90;
+    int64_t gen = opts && opts->generated_at ? opts->generated_at : (int64_t)time(NULL) * NW_US_PER_SEC;
+    json_object_set_new(head, "schema", json_string("nhiwatch.report/1"));
+    json_object_set_new(head, "as_of", jtime(as_of));
+    json_object_set_new(head, "window_days", json_integer(window));
+    json_object_set_new(head, "generated_at", jtime(gen));
+    json_t *inputs = json_object();
+    json_object_set_new(inputs, "events", json_integer(all.events));
+    json_object_set_new(inputs, "identities", json_integer(all.identities));
+    json_object_set_new(inputs, "first_event", jtime(all.first_seen));
+    json_object_set_new(inputs, "last_event", jtime(all.last_seen));
+    json_object_set_new(head, "inputs", inputs);
+
+    if ((rc = nw_mkdirs(out_dir, err)))
+        goto out;
+    snprintf(path, sizeof path, "%s/report.json", out_dir);
+    f = open_tmp(path, tmp, sizeof tmp, err);
+    if (!f) {
+        rc = NW_REPORT_E_WRITE;
+        goto out;
+    }
+    /* the head fields, then the identities array streamed */
+    fputs("{\n", f);
+    const char *hk;
+    json_t *hv;
+    json_object_foreach(head, hk, hv)
+    {
+        fprintf(f, "  \"%s\": ", hk);
+        dump_indented(f, hv, 2);
+        fputs(",\n", f);
+    }
+    fputs("  \"identities\": [", f);
+    for (size_t i = 0; i < n; i++) {
+        if ((rc = nw_store_ident_cursor(shards[i], &cur[i], err)))
+            goto out;
+        live[i] = nw_ident_cursor_next(cur[i], &row[i], err);
+        if (live[i] < 0) {
+            rc = live[i];
+            goto out;
+        }
+    }
+    int64_t written = 0;
+    for (;;) {
+        int best = -1;
+        for (size_t i = 0; i < n; i++)
+            if (live[i] == 1 && (best < 0 || strcmp(row[i].key, row[best].key) < 0))
+                best = (int)i;
+        if (best < 0)
+            break;
+        json_t *o = nw_report_identity(shards[best], &row[best], err);
+        if (!o) {
+            rc = err->code ? err->code : NW_REPORT_E_STORE;
+            goto out;
+        }
+        int kind = nw_kind_from_name(nw_str_c(json_string_value(json_object_get(o, "kind"))));
+        if (kind < 0)
+            kind = 0;
+        int prov = nw_provider_from_name(nw_str_c(row[best].provider));
+        m.by_kind[kind]++;
+        m.by_prov[prov < 0 ? 0 : prov][kind]++;
+        if (kind == NW_KIND_NON_HUMAN)
+            count_type(&m, row[best].type);
+        mr.total[kind]++;
+        if (json_array_size(mr.rows[kind]) < mr.limit)
+            json_array_append(mr.rows[kind], o);
+        fputs(written ? ",\n    " : "\n    ", f);
+        dump_indented(f, o, 4);
+        json_decref(o);
+        written++;
+        live[best] = nw_ident_cursor_next(cur[best], &row[best], err);
+        if (live[best] < 0) {
+            rc = live[best];
+            goto out;
+        }
+    }
+    fputs(written ? "\n  ],\n" : "],\n", f);
+    fputs("  \"findings\": [],\n  \"deprovision_candidates\": [],\n", f);
+    qsort(m.types, m.ntypes, sizeof(m.types[0]), cmp_type);
+    json_t *met = json_object();
+    json_object_set_new(met, "identities", json_integer(written));
+    json_object_set_new(met, "non_human", json_integer(m.by_kind[NW_KIND_NON_HUMAN]));
+    json_object_set_new(met, "human", json_integer(m.by_kind[NW_KIND_HUMAN]));
+    json_object_set_new(met, "unknown", json_integer(m.by_kind[NW_KIND_UNKNOWN]));
+    json_t *bp = json_object();
+    for (int p = 1; p < 4; p++) {
+        if (!m.by_prov[p][0] && !m.by_prov[p][1] && !m.by_prov[p][2])
+            continue;
+        json_t *o = json_object();
+        json_object_set_new(o, "non_human", json_integer(m.by_prov[p][NW_KIND_NON_HUMAN]));
+        json_object_set_new(o, "human", json_integer(m.by_prov[p][NW_KIND_HUMAN]));
+        json_object_set_new(o, "unknown", json_integer(m.by_prov[p][NW_KIND_UNKNOWN]));
+        json_object_set_new(bp, nw_provider_name(p), o);
+    }
+    json_object_set_new(met, "by_provider", bp);
+    json_t *bt = json_object();
+    for (size_t i = 0; i < m.ntypes; i++)
+        json_object_set_new(bt, m.types[i].name, json_integer(m.types[i].n));
+    json_object_set_new(met, "non_human_by_type", bt);
+    fputs("  \"metrics\": ", f);
+    dump_indented(f, met, 2);
+    json_decref(met);
+    fputs("\n}\n", f);
+    rc = close_tmp(f, tmp, path, err);
+    f = NULL;
+    if (rc)
+        goto out;
+    snprintf(path, sizeof path, "%s/report.md", out_dir);
+    if ((rc = write_md(path, head, &m, &mr, err)))
+        goto out;
+    if (sum) {
+        sum->identities = written;
+        sum->non_human = m.by_kind[NW_KIND_NON_HUMAN];
+        sum->human = m.by_kind[NW_KIND_HUMAN];
+        sum->unknown = m.by_kind[NW_KIND_UNKNOWN];
+        sum->findings = 0;
+        sum->events = all.events;
+    }
+out:
+    if (f) {
+        fclose(f);
+        unlink(tmp);
+    }
+    for (size_t i = 0; cur && i < n; i++)
+        nw_ident_cursor_close(cur[i]);
+    free(cur);
+    free(row);
+    free(live);
+    for (int k = 0; k < 3; k++)
+        json_decref(mr.rows[k]);
+    for (size_t i = 0; i < m.ntypes; i++)
+        free(m.types[i].name);
+    json_decref(head);
+    return rc;
+}
+

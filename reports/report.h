@@ -1,11 +1,11 @@
-/* report.h - the report document (report.json contract, DESIGN.md) and its
- * writers.
+/* report.h - report.json (DESIGN.md contract) and report.md, written in one
+ * streaming pass over the identities of one or more store shards.
  *
- * nw_report_build reads one or more store shards (disjoint sets of
- * identities, as analyze workers write them) and builds the report as a
- * jansson document; the writers turn that document into report.json and
- * report.md. The same inputs and as_of give the same bytes, except
- * `generated_at`.
+ * Shards (as analyze workers write them) hold disjoint sets of identities;
+ * their identity lists are merged in key order, so a report over N shards is
+ * byte for byte the report one database with all the events would give
+ * (except `generated_at`). Memory stays bounded by the largest identity, not
+ * by the number of identities: each identity is built, written and freed.
  */
 #ifndef NW_REPORT_H
 #define NW_REPORT_H
@@ -19,10 +19,15 @@
 #include "../core/nw_err.h"
 
 typedef struct nw_report_opts {
-    int64_t as_of;       /* microseconds; 0 = the newest event time stored */
-    int window_days;     /* 0 = 90 */
+    int64_t as_of;        /* microseconds; 0 = the newest event time stored */
+    int window_days;      /* 0 = 90 */
     int64_t generated_at; /* microseconds; 0 = now */
+    size_t md_rows;       /* identities listed per table in report.md; 0 = 200 */
 } nw_report_opts;
+
+typedef struct nw_report_summary {
+    int64_t identities, non_human, human, unknown, findings, events;
+} nw_report_summary;
 
 enum nw_report_error {
     NW_REPORT_E_STORE = -1,
@@ -30,13 +35,15 @@ enum nw_report_error {
     NW_REPORT_E_NOMEM = -3,
 };
 
-/* Build the report. *out is a new reference (json_decref it). */
-int nw_report_build(nw_store *const *shards, size_t nshards, const nw_report_opts *opts, json_t **out, nw_err *err);
+/* Write out_dir/report.json and out_dir/report.md (created 0600 through a
+ * temporary file and a rename, so a reader never sees half a report).
+ * out_dir is created when missing. */
+int nw_report_write(nw_store *const *shards, size_t nshards, const nw_report_opts *opts, const char *out_dir,
+                    nw_report_summary *sum, nw_err *err);
 
-/* Write doc as JSON / Markdown to path (mode 0600, written to a temporary
- * file and renamed, so a reader never sees half a report). */
-int nw_report_write_json(const json_t *doc, const char *path, nw_err *err);
-int nw_report_write_md(const json_t *doc, const char *path, nw_err *err);
+/* The JSON object for one identity row (new reference); exposed for tests
+ * and for other writers. */
+json_t *nw_report_identity(nw_store *st, const nw_ident_row *r, nw_err *err);
 
 /* Create dir (and parents) when missing. */
 int nw_mkdirs(const char *dir, nw_err *err);
