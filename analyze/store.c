@@ -322,27 +322,47 @@ static int step_done(nw_store *st, sqlite3_stmt *s, nw_err *err, const char *wha
     return sql_fail(st, err, rc, what);
 }
 
+/* a.b.c.d with each part 0-255; returns false for anything else */
+static bool parse_ipv4(nw_str ip, unsigned part[4])
+{
+    size_t i = 0;
+    for (int k = 0; k < 4; k++) {
+        unsigned v = 0;
+        size_t start = i;
+        while (i < ip.n && ip.p[i] >= '0' && ip.p[i] <= '9' && i - start < 3)
+            v = v * 10 + (unsigned)(ip.p[i++] - '0');
+        if (i == start || v > 255)
+            return false;
+        part[k] = v;
+        if (k < 3) {
+            if (i >= ip.n || ip.p[i] != '.')
+                return false;
+            i++;
+        }
+    }
+    return i == ip.n;
+}
+
 const char *nw_ip_prefix(nw_str ip, char *buf, size_t cap)
 {
-    unsigned a, b, c, d;
-    char tmp[64];
-    nw_str_cpy(tmp, sizeof tmp, ip);
-    if (sscanf(tmp, "%u.%u.%u.%u", &a, &b, &c, &d) == 4 && a < 256 && b < 256 && c < 256 && d < 256 &&
-        strspn(tmp, "0123456789.") == strlen(tmp)) {
-        snprintf(buf, cap, "%u.%u.%u.0/24", a, b, c);
+    unsigned q[4];
+    if (parse_ipv4(ip, q)) {
+        snprintf(buf, cap, "%u.%u.%u.0/24", q[0], q[1], q[2]);
         return buf;
     }
-    if (nw_str_chr(ip, ':') >= 0 && strspn(tmp, "0123456789abcdefABCDEF:.") == strlen(tmp)) {
-        /* IPv6: keep the first three groups (/48); expand a leading '::' minimally */
+    char tmp[64];
+    nw_str_cpy(tmp, sizeof tmp, ip);
+    if (ip.n < sizeof tmp && nw_str_chr(ip, ':') >= 0 && strspn(tmp, "0123456789abcdefABCDEF:.") == strlen(tmp)) {
+        /* IPv6: the first three groups (/48); a '::' before them ends the list */
         unsigned g[3] = {0, 0, 0};
         int n = 0;
         const char *p = tmp;
         while (n < 3 && *p && !(p[0] == ':' && p[1] == ':')) {
             g[n++] = (unsigned)strtoul(p, NULL, 16);
-            const char *q = strchr(p, ':');
-            if (!q)
+            const char *c = strchr(p, ':');
+            if (!c)
                 break;
-            p = q + 1;
+            p = c + 1;
         }
         snprintf(buf, cap, "%x:%x:%x::/48", g[0] & 0xffff, g[1] & 0xffff, g[2] & 0xffff);
         return buf;
