@@ -399,7 +399,8 @@ const char *nw_ua_family(nw_str ua, char *buf, size_t cap)
 int nw_store_kind(const char *type, const char *key, int64_t human, int64_t machine)
 {
     static const char *const nhi[] = {"service_account", "service_agent", "managed_identity", "service_principal",
-                                      "aws_service",     "workload_identity", "web_identity"};
+                                      "aws_service",     "workload_identity", "web_identity",
+                                      "k8s_service_account", "k8s_node", "k8s_system"};
     static const char *const hum[] = {"root", "saml_user", "identity_center_user", "user", "federated_user"};
     for (size_t i = 0; i < sizeof nhi / sizeof nhi[0]; i++)
         if (strcmp(type, nhi[i]) == 0)

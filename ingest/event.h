@@ -81,7 +81,8 @@ typedef struct nw_event {
     nw_str identity_type; /* iam_user, iam_role, root, aws_service, federated_user,
                              web_identity, saml_user, identity_center_user, aws_account,
                              service_account, service_agent, user, workload_identity,
-                             service_principal, managed_identity, unknown */
+                             service_principal, managed_identity, k8s_service_account,
+                             k8s_node, k8s_system (GKE principals), unknown */
     nw_str display_name;  /* user name, role name, UPN, SA email ... */
     nw_str account;       /* AWS account, GCP project, Azure subscription */
     nw_str tenant;        /* Azure tenant, AWS organization when known */
