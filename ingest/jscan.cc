@@ -17,9 +17,21 @@ struct tnode {
     std::string key; // lower-cased, unescaped
     int leaf = -1;   // index into the output array, or -1
     std::vector<int> kids;
+    // kids bucketed by (length, first and last character): a key is
+    // compared with the few kids of its bucket, not with all of them
+    std::vector<std::vector<int>> buckets;
 };
 
+constexpr unsigned NBUCKET = 64;
+
 inline unsigned char fold(unsigned char c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
+
+inline unsigned bucket_of(const char *k, size_t len)
+{
+    if (len == 0)
+        return 0;
+    return (unsigned)(len * 31u + fold((unsigned char)k[0]) * 7u + fold((unsigned char)k[len - 1])) & (NBUCKET - 1);
+}
 
 } // namespace
 
@@ -83,6 +95,13 @@ extern "C" nw_jpaths *nw_jpaths_new(const char *const *paths, size_t n, nw_err *
             return nullptr;
         }
         t.leaf = (int)i;
+    }
+    for (tnode &t : ps->nodes) {
+        t.buckets.assign(NBUCKET, std::vector<int>());
+        for (int k : t.kids) {
+            const std::string &key = ps->nodes[(size_t)k].key;
+            t.buckets[bucket_of(key.data(), key.size())].push_back(k);
+        }
     }
     for (const tnode &t : ps->nodes)
         if (t.leaf >= 0 && !t.kids.empty() && &t != &ps->nodes[0]) {
@@ -265,7 +284,7 @@ int match_key(const nw_jpaths *ps, const tnode &node, const char *kp)
         k = buf;
         len = j;
     }
-    for (int kid : node.kids) {
+    for (int kid : node.buckets[bucket_of(k, len)]) {
         const tnode &t = ps->nodes[(size_t)kid];
         if (t.key.size() != len)
             continue;
@@ -415,8 +434,14 @@ extern "C" int nw_jscan_each(nw_jscan *js, const char *buf, size_t len, size_t c
     const char *p = prepare(buf, len, cap, arena);
     if (!p)
         return nw_err_set(err, NW_JSCAN_E_NOMEM, "out of memory");
-    std::vector<nw_jval> vals(ps->n);
-    ctx c{ps, vals.data(), arena, p};
+    nw_jval small[16];
+    std::vector<nw_jval> big;
+    nw_jval *vals = small;
+    if (ps->n > 16) {
+        big.resize(ps->n);
+        vals = big.data();
+    }
+    ctx c{ps, vals, arena, p};
     od::document doc;
     if (auto e = js->parser.iterate(p, len, len + NW_JSCAN_PADDING).get(doc))
         return fail(err, e, "array");
@@ -429,8 +454,8 @@ extern "C" int nw_jscan_each(nw_jscan *js, const char *buf, size_t len, size_t c
         od::value v;
         if (auto e = std::move(er).get(v))
             return fail(err, e, "array element");
-        for (auto &x : vals)
-            x = nw_jval{};
+        for (size_t i = 0; i < ps->n; i++)
+            vals[i] = nw_jval{};
         od::json_type t;
         if (auto e = v.type().get(t))
             return fail(err, e, "array element");
@@ -441,10 +466,10 @@ extern "C" int nw_jscan_each(nw_jscan *js, const char *buf, size_t len, size_t c
             if (scan_object(obj, 0, c))
                 return fail(err, c.err, "array element");
         } else if (root.leaf >= 0) {
-            if (extract(v, &vals[(size_t)root.leaf], c))
+            if (extract(v, &vals[root.leaf], c))
                 return fail(err, c.err, "array element");
         }
-        if (cb(cbctx, idx, vals.data()))
+        if (cb(cbctx, idx, vals))
             return nw_err_set(err, NW_JSCAN_E_CALLBACK, "stopped at element %zu", idx);
         idx++;
     }
