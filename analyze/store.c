@@ -53,11 +53,13 @@ struct agg_day {
 struct agg_act {
     nw_str action, service;
     int64_t first, last, count, succ;
+    nw_str first_id, last_id;
 };
 struct agg_src {
     const char *kind;
     nw_str value;
     int64_t first, last, count;
+    nw_str first_id;
 };
 struct agg_cred {
     nw_str id;
@@ -76,8 +78,8 @@ struct agg {
     nw_str type, display, account, tenant, origin;
     int64_t first, last, last_success;
     int64_t ev, succ, fail, den, wr, priv, human, machine;
-    nw_str last_ip, last_region, last_ua, last_action;
-    nw_str ls_ip, ls_action;
+    nw_str last_ip, last_region, last_ua, last_action, last_id;
+    nw_str ls_ip, ls_action, ls_id;
     VEC(struct agg_day) days;
     VEC(struct agg_act) acts;
     VEC(struct agg_src) srcs;
@@ -559,6 +561,7 @@ static int add_event(nw_store *st, struct agg **head, struct agg **tail, const n
         a->last_region = ev->region;
         a->last_ua = ev->user_agent;
         a->last_action = ev->action;
+        a->last_id = ev->event_id;
     } else if (ev->time_us == a->last) {
         /* ties: the greatest value wins, whatever the order (Kafka vs files) */
         if (str_gt(ev->source_ip, a->last_ip))
@@ -569,17 +572,22 @@ static int add_event(nw_store *st, struct agg **head, struct agg **tail, const n
             a->last_ua = ev->user_agent;
         if (str_gt(ev->action, a->last_action))
             a->last_action = ev->action;
+        if (str_gt(ev->event_id, a->last_id))
+            a->last_id = ev->event_id;
     }
     if (ok) {
         if (ev->time_us > a->last_success || !a->succ) {
             a->last_success = ev->time_us;
             a->ls_ip = ev->source_ip;
             a->ls_action = ev->action;
+            a->ls_id = ev->event_id;
         } else if (ev->time_us == a->last_success) {
             if (str_gt(ev->source_ip, a->ls_ip))
                 a->ls_ip = ev->source_ip;
             if (str_gt(ev->action, a->ls_action))
                 a->ls_action = ev->action;
+            if (str_gt(ev->event_id, a->ls_id))
+                a->ls_id = ev->event_id;
         }
     }
     bool wr = ev->access == NW_ACCESS_WRITE;
@@ -628,11 +636,16 @@ static int add_event(nw_store *st, struct agg **head, struct agg **tail, const n
             x->action = ev->action;
             x->service = ev->service;
             x->first = x->last = ev->time_us;
+            x->first_id = x->last_id = ev->event_id;
         }
-        if (ev->time_us < x->first)
+        if (ev->time_us < x->first || (ev->time_us == x->first && str_gt(x->first_id, ev->event_id))) {
             x->first = ev->time_us;
-        if (ev->time_us > x->last)
+            x->first_id = ev->event_id;
+        }
+        if (ev->time_us > x->last || (ev->time_us == x->last && str_gt(ev->event_id, x->last_id))) {
             x->last = ev->time_us;
+            x->last_id = ev->event_id;
+        }
         x->count++;
         x->succ += ok;
     }
@@ -661,9 +674,12 @@ static int add_event(nw_store *st, struct agg **head, struct agg **tail, const n
             x->kind = kinds[k];
             x->value = (k == 1) ? vals[k] : nw_arena_dup(ar, vals[k]);
             x->first = x->last = ev->time_us;
+            x->first_id = ev->event_id;
         }
-        if (ev->time_us < x->first)
+        if (ev->time_us < x->first || (ev->time_us == x->first && str_gt(x->first_id, ev->event_id))) {
             x->first = ev->time_us;
+            x->first_id = ev->event_id;
+        }
         if (ev->time_us > x->last)
             x->last = ev->time_us;
         x->count++;
@@ -725,6 +741,8 @@ static int flush_agg(nw_store *st, const struct agg *a, nw_err *err)
     bind_str(s, 21, a->ls_ip);
     bind_str(s, 22, a->ls_action);
     bind_str(s, 23, a->origin);
+    bind_str(s, 24, a->last_id);
+    bind_str(s, 25, a->ls_id);
     if ((rc = step_done(st, s, err, "updating an identity")))
         return rc;
     for (size_t i = 0; i < a->days.n; i++) {
@@ -753,6 +771,8 @@ static int flush_agg(nw_store *st, const struct agg *a, nw_err *err)
         sqlite3_bind_int64(s, 5, x->last);
         sqlite3_bind_int64(s, 6, x->count);
         sqlite3_bind_int64(s, 7, x->succ);
+        bind_str(s, 8, x->first_id);
+        bind_str(s, 9, x->last_id);
         if ((rc = step_done(st, s, err, "storing actions used")))
             return rc;
     }
@@ -765,6 +785,7 @@ static int flush_agg(nw_store *st, const struct agg *a, nw_err *err)
         sqlite3_bind_int64(s, 4, x->first);
         sqlite3_bind_int64(s, 5, x->last);
         sqlite3_bind_int64(s, 6, x->count);
+        bind_str(s, 7, x->first_id);
         if ((rc = step_done(st, s, err, "storing sources seen")))
             return rc;
     }
@@ -1057,7 +1078,9 @@ static int row_used(void *u, sqlite3_stmt *s, void *cb, void *ctx)
                      sqlite3_column_int64(s, 2),
                      sqlite3_column_int64(s, 3),
                      sqlite3_column_int64(s, 4),
-                     sqlite3_column_int64(s, 5)};
+                     sqlite3_column_int64(s, 5),
+                     col_text(s, 6),
+                     col_text(s, 7)};
     return ((int (*)(void *, const nw_used_row *))cb)(ctx, &r);
 }
 
@@ -1065,7 +1088,7 @@ static int row_source(void *u, sqlite3_stmt *s, void *cb, void *ctx)
 {
     (void)u;
     nw_source_row r = {col_text(s, 0), col_text(s, 1), sqlite3_column_int64(s, 2), sqlite3_column_int64(s, 3),
-                       sqlite3_column_int64(s, 4)};
+                       sqlite3_column_int64(s, 4), col_text(s, 5)};
     return ((int (*)(void *, const nw_source_row *))cb)(ctx, &r);
 }
 
@@ -1187,6 +1210,8 @@ static void fill_ident(sqlite3_stmt *s, nw_ident_row *r)
         .last_success_ip = col_text(s, 22),
         .last_success_action = col_text(s, 23),
         .origin = col_text(s, 24),
+        .last_event_id = col_text(s, 25),
+        .last_success_event_id = col_text(s, 26),
     };
     *r = x;
 }
@@ -1244,3 +1269,5 @@ int nw_store_totals_get(nw_store *st, nw_store_totals *t, nw_err *err)
     sqlite3_reset(s);
     return rc == SQLITE_DONE ? 0 : sql_fail(st, err, rc, "reading totals");
 }
+
+sqlite3 *nw_store_db(nw_store *st) { return st->db; }

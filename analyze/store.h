@@ -125,6 +125,7 @@ typedef struct nw_ident_row {
     const char *last_ip, *last_region, *last_ua, *last_action;
     const char *last_success_ip, *last_success_action;
     const char *origin;
+    const char *last_event_id, *last_success_event_id;
 } nw_ident_row;
 
 typedef struct nw_cred_row {
@@ -135,11 +136,13 @@ typedef struct nw_cred_row {
 typedef struct nw_used_row {
     const char *service, *action;
     int64_t first_seen, last_seen, count, successes;
+    const char *first_event_id, *last_event_id;
 } nw_used_row;
 
 typedef struct nw_source_row {
     const char *kind, *value; /* kind: net, region, ua */
     int64_t first_seen, last_seen, count;
+    const char *first_event_id;
 } nw_source_row;
 
 typedef struct nw_day_row {
@@ -180,6 +183,11 @@ int nw_store_totals_get(nw_store *st, nw_store_totals *t, nw_err *err);
 
 /* Newest event time stored (microseconds), 0 when empty. */
 int64_t nw_store_max_time(nw_store *st);
+
+/* The connection, for the sibling modules of analyze/ that own tables of
+ * their own (inventory.c). Not for use outside analyze/. */
+struct sqlite3;
+struct sqlite3 *nw_store_db(nw_store *st);
 
 /* Derive an identity's kind from its type and event evidence. */
 int nw_store_kind(const char *type, const char *key, int64_t human_events, int64_t machine_events);

@@ -27,7 +27,8 @@
     " writes INTEGER NOT NULL DEFAULT 0, privileged INTEGER NOT NULL DEFAULT 0,"                     \
     " human_events INTEGER NOT NULL DEFAULT 0, machine_events INTEGER NOT NULL DEFAULT 0,"           \
     " last_ip TEXT, last_region TEXT, last_ua TEXT, last_action TEXT,"                               \
-    " last_success_ip TEXT, last_success_action TEXT, origin TEXT);"                                 \
+    " last_success_ip TEXT, last_success_action TEXT, origin TEXT,"                                  \
+    " last_event_id TEXT, last_success_event_id TEXT);"                                 \
     "CREATE TABLE credential("                                                                       \
     " identity_id INTEGER NOT NULL, cred_id TEXT NOT NULL, kind TEXT NOT NULL,"                      \
     " first_seen INTEGER, last_seen INTEGER, events INTEGER NOT NULL DEFAULT 0,"                     \
@@ -40,10 +41,11 @@
     "CREATE TABLE action_used("                                                                      \
     " identity_id INTEGER NOT NULL, action TEXT NOT NULL, service TEXT NOT NULL,"                    \
     " first_seen INTEGER, last_seen INTEGER, count INTEGER NOT NULL, successes INTEGER NOT NULL,"    \
+    " first_event_id TEXT, last_event_id TEXT,"                                                      \
     " PRIMARY KEY(identity_id, action)) WITHOUT ROWID;"                                              \
     "CREATE TABLE source_seen("                                                                      \
     " identity_id INTEGER NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL,"                        \
-    " first_seen INTEGER, last_seen INTEGER, count INTEGER NOT NULL,"                                \
+    " first_seen INTEGER, last_seen INTEGER, count INTEGER NOT NULL, first_event_id TEXT,"          \
     " PRIMARY KEY(identity_id, kind, value)) WITHOUT ROWID;"                                         \
     "CREATE TABLE event_seen(time INTEGER NOT NULL, id BLOB NOT NULL,"                               \
     " PRIMARY KEY(time, id)) WITHOUT ROWID;"                                                         \
@@ -84,6 +86,10 @@
     " last_success_action = CASE WHEN ?8 IS NOT NULL AND (last_success IS NULL OR ?8 > last_success" \
     "   OR (?8 = last_success AND ?22 > last_success_action)) THEN ?22 ELSE last_success_action END," \
     " origin = COALESCE(?23, origin),"                                                               \
+    " last_event_id = CASE WHEN last_seen IS NULL OR ?7 > last_seen OR (?7 = last_seen AND ?24 > last_event_id)" \
+    "   THEN ?24 ELSE last_event_id END,"                                                            \
+    " last_success_event_id = CASE WHEN ?8 IS NOT NULL AND (last_success IS NULL OR ?8 > last_success" \
+    "   OR (?8 = last_success AND ?25 > last_success_event_id)) THEN ?25 ELSE last_success_event_id END,"                                                               \
     " first_seen = CASE WHEN first_seen IS NULL OR ?6 < first_seen THEN ?6 ELSE first_seen END,"     \
     " last_seen = CASE WHEN last_seen IS NULL OR ?7 > last_seen THEN ?7 ELSE last_seen END,"         \
     " last_success = CASE WHEN ?8 IS NOT NULL AND (last_success IS NULL OR ?8 > last_success)"      \
@@ -107,14 +113,21 @@
     " privileged = privileged + excluded.privileged"
 
 #define SQL_ACTION_UPSERT                                                                            \
-    "INSERT INTO action_used(identity_id, action, service, first_seen, last_seen, count, successes)" \
-    " VALUES(?1,?2,?3,?4,?5,?6,?7) ON CONFLICT(identity_id, action) DO UPDATE SET"                  \
+    "INSERT INTO action_used(identity_id, action, service, first_seen, last_seen, count, successes,"  \
+    " first_event_id, last_event_id) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)"                             \
+    " ON CONFLICT(identity_id, action) DO UPDATE SET"                                                \
+    " first_event_id = CASE WHEN excluded.first_seen < first_seen THEN excluded.first_event_id"      \
+    "   ELSE first_event_id END,"                                                                    \
+    " last_event_id = CASE WHEN excluded.last_seen > last_seen THEN excluded.last_event_id"          \
+    "   ELSE last_event_id END,"                                                                     \
     " first_seen = MIN(first_seen, excluded.first_seen), last_seen = MAX(last_seen, excluded.last_seen)," \
     " count = count + excluded.count, successes = successes + excluded.successes"
 
 #define SQL_SOURCE_UPSERT                                                                            \
-    "INSERT INTO source_seen(identity_id, kind, value, first_seen, last_seen, count)"                \
-    " VALUES(?1,?2,?3,?4,?5,?6) ON CONFLICT(identity_id, kind, value) DO UPDATE SET"                \
+    "INSERT INTO source_seen(identity_id, kind, value, first_seen, last_seen, count, first_event_id)" \
+    " VALUES(?1,?2,?3,?4,?5,?6,?7) ON CONFLICT(identity_id, kind, value) DO UPDATE SET"             \
+    " first_event_id = CASE WHEN excluded.first_seen < first_seen THEN excluded.first_event_id"      \
+    "   ELSE first_event_id END,"                                                                    \
     " first_seen = MIN(first_seen, excluded.first_seen), last_seen = MAX(last_seen, excluded.last_seen)," \
     " count = count + excluded.count"
 
@@ -147,15 +160,17 @@
     "SELECT id, key, provider, type, display_name, account, tenant, first_seen, last_seen,"          \
     " last_success, events, successes, failures, denied, writes, privileged, human_events,"          \
     " machine_events, last_ip, last_region, last_ua, last_action, last_success_ip,"                  \
-    " last_success_action, origin FROM identity ORDER BY key"
+    " last_success_action, origin, last_event_id, last_success_event_id FROM identity ORDER BY key"
 #define SQL_SEL_CREDS                                                                                \
     "SELECT cred_id, kind, first_seen, last_seen, events FROM credential WHERE identity_id = ?1"     \
     " ORDER BY cred_id"
 #define SQL_SEL_USED                                                                                 \
-    "SELECT service, action, first_seen, last_seen, count, successes FROM action_used"               \
+    "SELECT service, action, first_seen, last_seen, count, successes, first_event_id, last_event_id" \
+    " FROM action_used"                                                                              \
     " WHERE identity_id = ?1 ORDER BY action"
 #define SQL_SEL_SOURCES                                                                              \
-    "SELECT kind, value, first_seen, last_seen, count FROM source_seen WHERE identity_id = ?1"       \
+    "SELECT kind, value, first_seen, last_seen, count, first_event_id FROM source_seen"              \
+    " WHERE identity_id = ?1"                                                                        \
     " ORDER BY kind, value"
 #define SQL_SEL_DAYS                                                                                 \
     "SELECT day, events, failures, denied, writes, privileged FROM activity_daily"                   \

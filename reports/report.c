@@ -193,7 +193,14 @@ json_t *nw_report_identity(nw_store *st, const nw_ident_row *r, nw_err *err)
     json_object_set_new(last, "region", jstr(r->last_region));
     json_object_set_new(last, "user_agent", jstr(r->last_ua));
     json_object_set_new(last, "action", jstr(r->last_action));
+    json_object_set_new(last, "event_id", jstr(r->last_event_id));
     json_object_set_new(o, "last_source", last);
+    json_t *ls = json_object();
+    json_object_set_new(ls, "time", jtime(r->last_success));
+    json_object_set_new(ls, "ip", jstr(r->last_success_ip));
+    json_object_set_new(ls, "action", jstr(r->last_success_action));
+    json_object_set_new(ls, "event_id", jstr(r->last_success_event_id));
+    json_object_set_new(o, "last_successful_use", ls);
     json_object_set_new(o, "origin", jstr(r->origin));
     json_object_set_new(o, "granted", json_null());
     return o;
