@@ -48,7 +48,8 @@ struct ident {
 };
 
 struct agg_day {
-    int64_t day, ev, fail, den, wr, priv;
+    int64_t day, ev, fail, den, wr, priv, succ, first;
+    nw_str first_id;
 };
 struct agg_act {
     nw_str action, service;
@@ -614,7 +615,14 @@ static int add_event(nw_store *st, struct agg **head, struct agg **tail, const n
         if (!d)
             return nw_err_set(err, NW_STORE_E_NOMEM, "out of memory");
         d->day = day;
+        d->first = ev->time_us;
+        d->first_id = ev->event_id;
     }
+    if (ev->time_us < d->first || (ev->time_us == d->first && str_gt(d->first_id, ev->event_id))) {
+        d->first = ev->time_us;
+        d->first_id = ev->event_id;
+    }
+    d->succ += ok;
     d->ev++;
     d->fail += ev->outcome == NW_OUT_FAILURE;
     d->den += ev->outcome == NW_OUT_DENIED;
@@ -755,6 +763,9 @@ static int flush_agg(nw_store *st, const struct agg *a, nw_err *err)
         sqlite3_bind_int64(s, 5, d->den);
         sqlite3_bind_int64(s, 6, d->wr);
         sqlite3_bind_int64(s, 7, d->priv);
+        sqlite3_bind_int64(s, 8, d->first);
+        bind_str(s, 9, d->first_id);
+        sqlite3_bind_int64(s, 10, d->succ);
         if ((rc = step_done(st, s, err, "storing daily activity")))
             return rc;
     }
@@ -1096,7 +1107,8 @@ static int row_day(void *u, sqlite3_stmt *s, void *cb, void *ctx)
 {
     (void)u;
     nw_day_row r = {sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2),
-                    sqlite3_column_int64(s, 3), sqlite3_column_int64(s, 4), sqlite3_column_int64(s, 5)};
+                    sqlite3_column_int64(s, 3), sqlite3_column_int64(s, 4), sqlite3_column_int64(s, 5),
+                    sqlite3_column_int64(s, 6), col_text(s, 7),            sqlite3_column_int64(s, 8)};
     return ((int (*)(void *, const nw_day_row *))cb)(ctx, &r);
 }
 

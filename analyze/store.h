@@ -148,6 +148,9 @@ typedef struct nw_source_row {
 typedef struct nw_day_row {
     int64_t day; /* days since epoch */
     int64_t events, failures, denied, writes, privileged;
+    int64_t first_time;         /* the day's first event (earliest time, then smallest id) */
+    const char *first_event_id;
+    int64_t successes;
 } nw_day_row;
 
 /* Row pointers are valid only during the callback. Callbacks return 0 to

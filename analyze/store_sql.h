@@ -37,6 +37,7 @@
     " identity_id INTEGER NOT NULL, day INTEGER NOT NULL,"                                           \
     " events INTEGER NOT NULL, failures INTEGER NOT NULL, denied INTEGER NOT NULL,"                  \
     " writes INTEGER NOT NULL, privileged INTEGER NOT NULL,"                                         \
+    " first_time INTEGER, first_event_id TEXT, successes INTEGER NOT NULL DEFAULT 0,"                \
     " PRIMARY KEY(identity_id, day)) WITHOUT ROWID;"                                                 \
     "CREATE TABLE action_used("                                                                      \
     " identity_id INTEGER NOT NULL, action TEXT NOT NULL, service TEXT NOT NULL,"                    \
@@ -106,8 +107,12 @@
     " events = events + excluded.events"
 
 #define SQL_DAY_UPSERT                                                                               \
-    "INSERT INTO activity_daily(identity_id, day, events, failures, denied, writes, privileged)"    \
-    " VALUES(?1,?2,?3,?4,?5,?6,?7) ON CONFLICT(identity_id, day) DO UPDATE SET"                     \
+    "INSERT INTO activity_daily(identity_id, day, events, failures, denied, writes, privileged,"    \
+    " first_time, first_event_id, successes) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)"                \
+    " ON CONFLICT(identity_id, day) DO UPDATE SET"                                                   \
+    " first_event_id = CASE WHEN excluded.first_time < first_time OR (excluded.first_time = first_time" \
+    "   AND excluded.first_event_id < first_event_id) THEN excluded.first_event_id ELSE first_event_id END," \
+    " first_time = MIN(first_time, excluded.first_time), successes = successes + excluded.successes," \
     " events = events + excluded.events, failures = failures + excluded.failures,"                   \
     " denied = denied + excluded.denied, writes = writes + excluded.writes,"                         \
     " privileged = privileged + excluded.privileged"
@@ -173,7 +178,8 @@
     " WHERE identity_id = ?1"                                                                        \
     " ORDER BY kind, value"
 #define SQL_SEL_DAYS                                                                                 \
-    "SELECT day, events, failures, denied, writes, privileged FROM activity_daily"                   \
+    "SELECT day, events, failures, denied, writes, privileged, first_time, first_event_id, successes" \
+    " FROM activity_daily"                                                                           \
     " WHERE identity_id = ?1 ORDER BY day"
 #define SQL_SEL_TOTALS                                                                               \
     "SELECT count(*), COALESCE(sum(events), 0), COALESCE(min(first_seen), 0), COALESCE(max(last_seen), 0)" \
