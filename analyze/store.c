@@ -55,6 +55,7 @@ struct agg_act {
     nw_str action, service;
     int64_t first, last, count, succ;
     nw_str first_id, last_id;
+    bool priv;
 };
 struct agg_src {
     const char *kind;
@@ -421,7 +422,10 @@ int nw_store_kind(const char *type, const char *key, int64_t human, int64_t mach
         return NW_KIND_NON_HUMAN;
     }
     if (strcmp(type, "iam_user") == 0) {
-        if (human > 0)
+        /* console or browser use marks a person, unless it is a small share
+         * of an otherwise programmatic user: that is a machine credential
+         * a person used, which the detectors report */
+        if (human > 0 && human * 10 >= human + machine)
             return NW_KIND_HUMAN;
         if (machine > 0)
             return NW_KIND_NON_HUMAN;
@@ -656,6 +660,7 @@ static int add_event(nw_store *st, struct agg **head, struct agg **tail, const n
         }
         x->count++;
         x->succ += ok;
+        x->priv |= priv;
     }
 
     /* sources: network prefix, region, user-agent family */
@@ -784,6 +789,7 @@ static int flush_agg(nw_store *st, const struct agg *a, nw_err *err)
         sqlite3_bind_int64(s, 7, x->succ);
         bind_str(s, 8, x->first_id);
         bind_str(s, 9, x->last_id);
+        sqlite3_bind_int(s, 10, x->priv);
         if ((rc = step_done(st, s, err, "storing actions used")))
             return rc;
     }
@@ -1091,7 +1097,8 @@ static int row_used(void *u, sqlite3_stmt *s, void *cb, void *ctx)
                      sqlite3_column_int64(s, 4),
                      sqlite3_column_int64(s, 5),
                      col_text(s, 6),
-                     col_text(s, 7)};
+                     col_text(s, 7),
+                     sqlite3_column_int(s, 8) != 0};
     return ((int (*)(void *, const nw_used_row *))cb)(ctx, &r);
 }
 

@@ -137,6 +137,7 @@ typedef struct nw_used_row {
     const char *service, *action;
     int64_t first_seen, last_seen, count, successes;
     const char *first_event_id, *last_event_id;
+    bool privileged; /* some call of it was privilege-changing */
 } nw_used_row;
 
 typedef struct nw_source_row {

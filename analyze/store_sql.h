@@ -42,7 +42,7 @@
     "CREATE TABLE action_used("                                                                      \
     " identity_id INTEGER NOT NULL, action TEXT NOT NULL, service TEXT NOT NULL,"                    \
     " first_seen INTEGER, last_seen INTEGER, count INTEGER NOT NULL, successes INTEGER NOT NULL,"    \
-    " first_event_id TEXT, last_event_id TEXT,"                                                      \
+    " first_event_id TEXT, last_event_id TEXT, privileged INTEGER NOT NULL DEFAULT 0,"               \
     " PRIMARY KEY(identity_id, action)) WITHOUT ROWID;"                                              \
     "CREATE TABLE source_seen("                                                                      \
     " identity_id INTEGER NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL,"                        \
@@ -119,8 +119,9 @@
 
 #define SQL_ACTION_UPSERT                                                                            \
     "INSERT INTO action_used(identity_id, action, service, first_seen, last_seen, count, successes,"  \
-    " first_event_id, last_event_id) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)"                             \
+    " first_event_id, last_event_id, privileged) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)"            \
     " ON CONFLICT(identity_id, action) DO UPDATE SET"                                                \
+    " privileged = MAX(privileged, excluded.privileged),"                                            \
     " first_event_id = CASE WHEN excluded.first_seen < first_seen THEN excluded.first_event_id"      \
     "   ELSE first_event_id END,"                                                                    \
     " last_event_id = CASE WHEN excluded.last_seen > last_seen THEN excluded.last_event_id"          \
@@ -170,8 +171,8 @@
     "SELECT cred_id, kind, first_seen, last_seen, events FROM credential WHERE identity_id = ?1"     \
     " ORDER BY cred_id"
 #define SQL_SEL_USED                                                                                 \
-    "SELECT service, action, first_seen, last_seen, count, successes, first_event_id, last_event_id" \
-    " FROM action_used"                                                                              \
+    "SELECT service, action, first_seen, last_seen, count, successes, first_event_id, last_event_id," \
+    " privileged FROM action_used"                                                                   \
     " WHERE identity_id = ?1 ORDER BY action"
 #define SQL_SEL_SOURCES                                                                              \
     "SELECT kind, value, first_seen, last_seen, count, first_event_id FROM source_seen"              \
