@@ -492,6 +492,9 @@ static struct ident *ident_get(nw_store *st, const nw_event *ev, nw_err *err, in
         id->s.last_seen = sqlite3_column_int64(s, 2);
         id->s.last_success = sqlite3_column_int64(s, 3);
         id->s.events = (uint64_t)sqlite3_column_int64(s, 4);
+        id->s.privileged = (uint64_t)sqlite3_column_int64(s, 5);
+        id->s.human_events = (uint64_t)sqlite3_column_int64(s, 6);
+        id->s.machine_events = (uint64_t)sqlite3_column_int64(s, 7);
         sqlite3_reset(s);
         sqlite3_clear_bindings(s);
         return id;
@@ -914,6 +917,9 @@ int nw_store_apply(nw_store *st, const nw_event *ev, size_t n, uint8_t *status, 
         if (e->outcome == NW_OUT_SUCCESS && e->time_us > id->s.last_success)
             id->s.last_success = e->time_us;
         id->s.events++;
+        id->s.privileged += (e->flags & NW_EV_PRIVILEGED) != 0;
+        id->s.human_events += e->kind == NW_KIND_HUMAN;
+        id->s.machine_events += e->kind == NW_KIND_NON_HUMAN;
         if (e->time_us > max_time)
             max_time = e->time_us;
         r.applied++;

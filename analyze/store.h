@@ -73,6 +73,9 @@ typedef struct nw_ident_state {
     int64_t last_seen;
     int64_t last_success;
     uint64_t events;
+    uint64_t privileged;     /* privilege-changing events so far */
+    uint64_t human_events;   /* events with interactive (console, browser) evidence */
+    uint64_t machine_events; /* events with programmatic evidence */
 } nw_ident_state;
 
 /* Called inside nw_store_apply for every new, complete event, in batch

@@ -61,7 +61,9 @@
 
 #define SQL_EVENT_SEEN "INSERT OR IGNORE INTO event_seen(time, id) VALUES(?1, ?2)"
 
-#define SQL_IDENT_FIND "SELECT id, first_seen, last_seen, last_success, events FROM identity WHERE key = ?1"
+#define SQL_IDENT_FIND                                                                               \
+    "SELECT id, first_seen, last_seen, last_success, events, privileged, human_events, machine_events" \
+    " FROM identity WHERE key = ?1"
 
 #define SQL_IDENT_INSERT "INSERT INTO identity(key, provider, type, display_name, account, tenant) VALUES(?1,?2,?3,?4,?5,?6)"
 
