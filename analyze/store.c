@@ -13,6 +13,7 @@
 #include "../core/nw_arena.h"
 #include "../core/nw_map.h"
 #include "../core/nw_time.h"
+#include "inventory_sql.h"
 #include "store_sql.h"
 
 enum {
@@ -177,6 +178,7 @@ static int64_t pragma_int(sqlite3 *db, const char *sql, int *rc_out)
 /* Migrations: index i brings a database from version i to i + 1. */
 static const char *const migrations[] = {
     SQL_SCHEMA_V1,
+    SQL_SCHEMA_V2,
 };
 
 static int migrate(nw_store *st, const char *path, nw_err *err)
@@ -553,13 +555,15 @@ static int add_event(nw_store *st, struct agg **head, struct agg **tail, const n
     bool ok = ev->outcome == NW_OUT_SUCCESS;
     if (!a->type.n || nw_str_eq(a->type, "unknown"))
         a->type = ev->identity_type;
-    if (!a->display.n)
+    /* descriptive attributes: the smallest value seen, so that the result
+     * does not depend on the order events arrive in (Kafka vs files) */
+    if (ev->display_name.n && (!a->display.n || str_gt(a->display, ev->display_name)))
         a->display = ev->display_name;
-    if (!a->account.n)
+    if (ev->account.n && (!a->account.n || str_gt(a->account, ev->account)))
         a->account = ev->account;
-    if (!a->tenant.n)
+    if (ev->tenant.n && (!a->tenant.n || str_gt(a->tenant, ev->tenant)))
         a->tenant = ev->tenant;
-    if (ev->origin_key.n)
+    if (ev->origin_key.n && (!a->origin.n || str_gt(a->origin, ev->origin_key)))
         a->origin = ev->origin_key;
     if (ev->time_us < a->first)
         a->first = ev->time_us;

@@ -74,8 +74,10 @@
 #define SQL_IDENT_UPDATE                                                                             \
     "UPDATE identity SET"                                                                            \
     " type = CASE WHEN type = 'unknown' AND ?2 IS NOT NULL THEN ?2 ELSE type END,"                   \
-    " display_name = COALESCE(display_name, ?3), account = COALESCE(account, ?4),"                   \
-    " tenant = COALESCE(tenant, ?5),"                                                                \
+    " display_name = CASE WHEN ?3 IS NOT NULL AND (display_name IS NULL OR ?3 < display_name)"      \
+    "   THEN ?3 ELSE display_name END,"                                                              \
+    " account = CASE WHEN ?4 IS NOT NULL AND (account IS NULL OR ?4 < account) THEN ?4 ELSE account END," \
+    " tenant = CASE WHEN ?5 IS NOT NULL AND (tenant IS NULL OR ?5 < tenant) THEN ?5 ELSE tenant END," \
     " last_ip = CASE WHEN last_seen IS NULL OR ?7 > last_seen OR (?7 = last_seen AND ?17 > last_ip)" \
     "   THEN ?17 ELSE last_ip END,"                                                                  \
     " last_region = CASE WHEN last_seen IS NULL OR ?7 > last_seen OR (?7 = last_seen AND ?18 > last_region)" \
@@ -88,7 +90,7 @@
     "   OR (?8 = last_success AND ?21 > last_success_ip)) THEN ?21 ELSE last_success_ip END,"       \
     " last_success_action = CASE WHEN ?8 IS NOT NULL AND (last_success IS NULL OR ?8 > last_success" \
     "   OR (?8 = last_success AND ?22 > last_success_action)) THEN ?22 ELSE last_success_action END," \
-    " origin = COALESCE(?23, origin),"                                                               \
+    " origin = CASE WHEN ?23 IS NOT NULL AND (origin IS NULL OR ?23 < origin) THEN ?23 ELSE origin END," \
     " last_event_id = CASE WHEN last_seen IS NULL OR ?7 > last_seen OR (?7 = last_seen AND ?24 > last_event_id)" \
     "   THEN ?24 ELSE last_event_id END,"                                                            \
     " last_success_event_id = CASE WHEN ?8 IS NOT NULL AND (last_success IS NULL OR ?8 > last_success" \

@@ -16,11 +16,19 @@ int nw_cmd_run(int argc, char **argv);
 int nw_cmd_report(int argc, char **argv);
 int nw_cmd_inventory(int argc, char **argv);
 int nw_cmd_stats(int argc, char **argv);
+int nw_cmd_import(int argc, char **argv);
 
 /* Build the report over shards and write report.json / report.md into
  * out_dir (cmd_run.c). Returns an exit code. */
 struct nw_store;
-int nw_write_reports(struct nw_store *const *shards, size_t n, const char *out_dir, int64_t as_of, bool quiet);
+struct nw_rules;
+struct nw_policy;
+int nw_write_reports(struct nw_store *const *shards, size_t n, const char *out_dir, int64_t as_of, bool quiet,
+                     const struct nw_rules *rules, const struct nw_policy *policy);
+/* Load the rule set (dir NULL = shipped rules) and the policy file (path
+ * NULL = none); on failure print the reason and return -1. */
+int nw_cli_load_config(const char *rules_dir, const char *policy_path, struct nw_rules **rules,
+                       struct nw_policy **policy);
 
 /* shared helpers (cli.c) */
 void nw_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -4,12 +4,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../analyze/policy.h"
+#include "../analyze/rules.h"
 #include "../analyze/store.h"
 #include "cli.h"
 
 static void usage(FILE *f)
 {
-    fputs("usage: nhiwatch report --db FILE [--db FILE ...] [--out DIR] [--as-of TIME] [--quiet]\n"
+    fputs("usage: nhiwatch report --db FILE [--db FILE ...] [--out DIR] [--as-of TIME] [--policy FILE]\n"
+          "                       [--rules DIR] [--quiet]\n"
           "\n"
           "Write report.json and report.md from one database, or from the shards that\n"
           "several `analyze` workers wrote (each holds a disjoint set of identities).\n",
@@ -20,15 +23,16 @@ static void usage(FILE *f)
 
 int nw_cmd_report(int argc, char **argv)
 {
-    enum { O_DB = 256, O_OUT, O_ASOF };
+    enum { O_DB = 256, O_OUT, O_ASOF, O_POLICY, O_RULES };
     static const struct option lo[] = {
         {"db", required_argument, NULL, O_DB},   {"out", required_argument, NULL, O_OUT},
         {"as-of", required_argument, NULL, O_ASOF}, {"quiet", no_argument, NULL, 'q'},
+        {"policy", required_argument, NULL, O_POLICY}, {"rules", required_argument, NULL, O_RULES},
         {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
     };
     const char *dbs[MAX_SHARDS];
     size_t ndb = 0;
-    const char *out = "nhiwatch-report";
+    const char *out = "nhiwatch-report", *policy_path = NULL, *rules_dir = NULL;
     int64_t as_of = 0;
     bool quiet = false;
     int c;
@@ -54,6 +58,12 @@ int nw_cmd_report(int argc, char **argv)
         case 'q':
             quiet = true;
             break;
+        case O_POLICY:
+            policy_path = optarg;
+            break;
+        case O_RULES:
+            rules_dir = optarg;
+            break;
         case 'h':
             usage(stdout);
             return NW_EXIT_OK;
@@ -66,6 +76,10 @@ int nw_cmd_report(int argc, char **argv)
         usage(stderr);
         return NW_EXIT_USAGE;
     }
+    nw_rules *rules = NULL;
+    nw_policy *policy = NULL;
+    if (nw_cli_load_config(rules_dir, policy_path, &rules, &policy))
+        return NW_EXIT_ERROR;
     nw_store *st[MAX_SHARDS];
     nw_store_opts so = {NW_STORE_READONLY, 0};
     int rc = NW_EXIT_OK;
@@ -80,8 +94,10 @@ int nw_cmd_report(int argc, char **argv)
         }
     }
     if (rc == NW_EXIT_OK)
-        rc = nw_write_reports(st, ndb, out, as_of, quiet);
+        rc = nw_write_reports(st, ndb, out, as_of, quiet, rules, policy);
     for (size_t i = 0; i < opened; i++)
         nw_store_close(st[i]);
+    nw_rules_free(rules);
+    nw_policy_free(policy);
     return rc;
 }

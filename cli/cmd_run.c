@@ -6,7 +6,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "../analyze/inventory.h"
+#include "../analyze/policy.h"
+#include "../analyze/rules.h"
 #include "../analyze/store.h"
+#include "../analyze/stream.h"
 #include "../core/nw_time.h"
 #include "../ingest/pipeline.h"
 #include "../reports/report.h"
@@ -25,6 +29,11 @@ static void usage(FILE *f)
           "  --out DIR             report folder (default nhiwatch-report)\n"
           "  --as-of TIME          evaluate as of TIME (RFC 3339); default: newest event\n"
           "  --no-report           ingest only\n"
+          "  --entitlements FILE   import an IAM export first (repeatable; see `nhiwatch import`)\n"
+          "  --tenant ID           Azure tenant id for role-assignment exports\n"
+          "  --policy FILE         ownership policy (owners, expiry, rotation, JIT)\n"
+          "  --rules DIR           rule folder replacing the shipped rules/\n"
+          "  --alerts FILE         append streaming alerts (JSON Lines) as events arrive\n"
           "  --quiet, -q           no progress and no per-record messages\n"
           "  --max-record SIZE     largest record accepted (default 1M)\n"
           "  --max-depth N         deepest nesting accepted (default 128)\n"
@@ -57,6 +66,14 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void alert_to_file(void *ctx, const json_t *alert)
+{
+    FILE *f = ctx;
+    json_dumpf(alert, f, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    fputc('\n', f);
+    fflush(f); /* an alert is worth a write: a SIEM tails this file */
 }
 
 static int on_batch(void *ctx, nw_batch *b)
@@ -170,11 +187,32 @@ static int save_bookkeeping(struct run *r, const nw_pipeline_result *pr)
     return rc;
 }
 
-int nw_write_reports(nw_store *const *shards, size_t n, const char *out_dir, int64_t as_of, bool quiet)
+int nw_cli_load_config(const char *rules_dir, const char *policy_path, nw_rules **rules, nw_policy **policy)
 {
     nw_err err;
     nw_err_clear(&err);
-    nw_report_opts ro = {as_of, 0, 0, 0};
+    *rules = NULL;
+    *policy = NULL;
+    if (nw_rules_load(rules_dir, rules, &err)) {
+        nw_cli_error("rules: %s", err.msg);
+        return -1;
+    }
+    if (policy_path && nw_policy_load(policy_path, policy, &err)) {
+        char buf[NW_ERR_MSG_MAX + NW_ERR_SRC_MAX + 64];
+        nw_cli_error("policy: %s", nw_err_fmt(&err, buf, sizeof buf));
+        nw_rules_free(*rules);
+        *rules = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+int nw_write_reports(nw_store *const *shards, size_t n, const char *out_dir, int64_t as_of, bool quiet,
+                     const nw_rules *rules, const nw_policy *policy)
+{
+    nw_err err;
+    nw_err_clear(&err);
+    nw_report_opts ro = {as_of, 0, 0, 0, rules, policy};
     nw_report_summary sum;
     if (nw_report_write(shards, n, &ro, out_dir, &sum, &err)) {
         nw_cli_error("cannot write the report: %s", err.msg);
@@ -191,7 +229,22 @@ int nw_write_reports(nw_store *const *shards, size_t n, const char *out_dir, int
 
 int nw_cmd_run(int argc, char **argv)
 {
-    enum { O_DB = 256, O_OUT, O_ASOF, O_NOREPORT, O_MAXREC, O_MAXDEPTH, O_MAXID, O_MAXFILE, O_BATCH };
+    enum {
+        O_DB = 256,
+        O_OUT,
+        O_ASOF,
+        O_NOREPORT,
+        O_MAXREC,
+        O_MAXDEPTH,
+        O_MAXID,
+        O_MAXFILE,
+        O_BATCH,
+        O_ENT,
+        O_TENANT,
+        O_POLICY,
+        O_RULES,
+        O_ALERTS
+    };
     static const struct option lo[] = {
         {"db", required_argument, NULL, O_DB},
         {"out", required_argument, NULL, O_OUT},
@@ -203,10 +256,18 @@ int nw_cmd_run(int argc, char **argv)
         {"max-identities", required_argument, NULL, O_MAXID},
         {"max-file", required_argument, NULL, O_MAXFILE},
         {"batch", required_argument, NULL, O_BATCH},
+        {"entitlements", required_argument, NULL, O_ENT},
+        {"tenant", required_argument, NULL, O_TENANT},
+        {"policy", required_argument, NULL, O_POLICY},
+        {"rules", required_argument, NULL, O_RULES},
+        {"alerts", required_argument, NULL, O_ALERTS},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *db = "nhiwatch.db", *out = "nhiwatch-report";
+    const char *ents[64];
+    size_t nents = 0;
+    const char *tenant = NULL, *policy_path = NULL, *rules_dir = NULL, *alerts_path = NULL;
     int64_t as_of = 0;
     bool report = true, quiet = false;
     uint64_t v;
@@ -258,6 +319,25 @@ int nw_cmd_run(int argc, char **argv)
                 po.batch_events = (size_t)v;
             }
             break;
+        case O_ENT:
+            if (nents == sizeof ents / sizeof ents[0]) {
+                nw_cli_error("at most 64 --entitlements files");
+                return NW_EXIT_USAGE;
+            }
+            ents[nents++] = optarg;
+            break;
+        case O_TENANT:
+            tenant = optarg;
+            break;
+        case O_POLICY:
+            policy_path = optarg;
+            break;
+        case O_RULES:
+            rules_dir = optarg;
+            break;
+        case O_ALERTS:
+            alerts_path = optarg;
+            break;
         case 'h':
             usage(stdout);
             return NW_EXIT_OK;
@@ -279,10 +359,58 @@ int nw_cmd_run(int argc, char **argv)
     r.quiet = quiet;
     r.progress = !quiet && nw_cli_tty();
     r.t0 = now_s();
+    /* the whole configuration first: nothing runs on half of it */
+    nw_rules *rules = NULL;
+    nw_policy *policy = NULL;
+    nw_stream *stream = NULL;
+    FILE *alerts = NULL;
+    if (nw_cli_load_config(rules_dir, policy_path, &rules, &policy))
+        return NW_EXIT_ERROR;
     int rc = nw_store_open(db, &so, &r.st, &r.err);
     if (rc) {
         nw_cli_error("%s", r.err.msg);
+        nw_rules_free(rules);
+        nw_policy_free(policy);
         return NW_EXIT_ERROR;
+    }
+    bool bad_import = false;
+    for (size_t i = 0; i < nents; i++) {
+        nw_import_opts io = {tenant, NULL};
+        nw_import_result ir;
+        nw_err ie;
+        nw_err_clear(&ie);
+        if (nw_inventory_import(r.st, ents[i], &io, &ir, &ie)) {
+            char buf[NW_ERR_MSG_MAX + NW_ERR_SRC_MAX + 64];
+            nw_cli_error("entitlements: %s", nw_err_fmt(&ie, buf, sizeof buf));
+            bad_import = true;
+        } else if (!quiet) {
+            fprintf(stderr, "nhiwatch: %s: %s: %lld identities, %lld credentials, %lld grants\n", ents[i],
+                    nw_inv_format_name(ir.format), (long long)ir.identities, (long long)ir.credentials,
+                    (long long)ir.grants);
+        }
+    }
+    if (alerts_path) {
+        alerts = strcmp(alerts_path, "-") == 0 ? stdout : fopen(alerts_path, "a");
+        if (!alerts) {
+            nw_cli_error("cannot open --alerts '%s'", alerts_path);
+            nw_store_close(r.st);
+            nw_rules_free(rules);
+            nw_policy_free(policy);
+            return NW_EXIT_ERROR;
+        }
+        nw_err se;
+        nw_err_clear(&se);
+        stream = nw_stream_new(rules, alert_to_file, alerts, &se);
+        if (!stream) {
+            nw_cli_error("alerts: %s", se.msg);
+            if (alerts != stdout)
+                fclose(alerts);
+            nw_store_close(r.st);
+            nw_rules_free(rules);
+            nw_policy_free(policy);
+            return NW_EXIT_ERROR;
+        }
+        nw_store_set_hook(r.st, nw_stream_hook, stream);
     }
     nw_pipeline_result pr;
     nw_err perr;
@@ -315,13 +443,21 @@ int nw_cmd_run(int argc, char **argv)
                     (unsigned long long)pr.skipped, (unsigned long long)pr.bad, secs);
         if (pr.src.files + pr.src.files_empty == 0 && pr.src.files_failed == 0 && !quiet)
             nw_cli_error("warning: no input files found");
+        if (stream && !quiet)
+            fprintf(stderr, "nhiwatch: %llu streaming alerts to %s\n", (unsigned long long)nw_stream_alerts(stream),
+                    alerts_path);
         if (report)
-            exit_code = nw_write_reports(&r.st, 1, out, as_of, quiet);
-        if (exit_code == NW_EXIT_OK && (pr.bad || pr.file_errors || pr.src.files_failed))
+            exit_code = nw_write_reports(&r.st, 1, out, as_of, quiet, rules, policy);
+        if (exit_code == NW_EXIT_OK && (pr.bad || pr.file_errors || pr.src.files_failed || bad_import))
             exit_code = NW_EXIT_BAD_INPUT;
     }
     nw_pipeline_result_free(&pr);
     free(r.acc);
     nw_store_close(r.st);
+    nw_stream_free(stream);
+    if (alerts && alerts != stdout)
+        fclose(alerts);
+    nw_rules_free(rules);
+    nw_policy_free(policy);
     return exit_code;
 }

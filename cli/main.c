@@ -20,6 +20,7 @@ static void usage(FILE *f)
           "  report             write a report from one or more databases\n"
           "  inventory          list the identities in a database\n"
           "  stats              what was ingested: files, events, skipped, bad\n"
+          "  import FILE...     import IAM exports: identities, credentials, grants\n"
           "  version            print the version\n"
           "\n"
           "`nhiwatch COMMAND --help` describes a command.\n",
@@ -41,6 +42,8 @@ int main(int argc, char **argv)
         return nw_cmd_inventory(argc - 1, argv + 1);
     if (strcmp(cmd, "stats") == 0)
         return nw_cmd_stats(argc - 1, argv + 1);
+    if (strcmp(cmd, "import") == 0)
+        return nw_cmd_import(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("nhiwatch %s\n", NW_VERSION);
         return NW_EXIT_OK;

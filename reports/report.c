@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../analyze/detect.h"
+#include "../analyze/inventory.h"
 #include "../core/nw_time.h"
 
 static json_t *jtime(int64_t us)
@@ -312,8 +314,71 @@ static void md_table(FILE *f, const struct md_rows *mr, int kind)
                 (long long)(mr->total[kind] - (int64_t)json_array_size(mr->rows[kind])));
 }
 
+static void md_findings(FILE *f, const json_t *findings, const json_t *cands)
+{
+    size_t n = json_array_size(findings);
+    fprintf(f, "\n## Findings (%zu)\n\n", n);
+    if (!n) {
+        fputs("No findings.\n", f);
+    } else {
+        fputs("| severity | kind | identity | rule | title |\n|---|---|---|---|---|\n", f);
+        size_t i;
+        json_t *x;
+        json_array_foreach(findings, i, x)
+        {
+            if (i >= 500) {
+                fprintf(f, "\n%zu more findings in report.json.\n", n - 500);
+                break;
+            }
+            fputs("| ", f);
+            md(f, sget(x, "severity"));
+            fputs(" | ", f);
+            md(f, sget(x, "kind"));
+            fputs(" | ", f);
+            md(f, sget(x, "identity"));
+            fputs(" | ", f);
+            md(f, sget(x, "rule"));
+            fputs(" | ", f);
+            md(f, sget(x, "title"));
+            fputs(" |\n", f);
+        }
+    }
+    size_t nc = json_array_size(cands);
+    fprintf(f, "\n## Deprovisioning candidates (%zu)\n\n", nc);
+    if (!nc) {
+        fputs("None.\n", f);
+        return;
+    }
+    fputs("| identity | provider | type | last seen | confidence | reasons |\n|---|---|---|---|---:|---|\n", f);
+    size_t i;
+    json_t *x;
+    json_array_foreach(cands, i, x)
+    {
+        if (i >= 500)
+            break;
+        fputs("| ", f);
+        md(f, sget(x, "identity"));
+        fputs(" | ", f);
+        md(f, sget(x, "provider"));
+        fputs(" | ", f);
+        md(f, sget(x, "type"));
+        fputs(" | ", f);
+        md(f, sget(x, "last_seen"));
+        fprintf(f, " | %.1f | ", json_real_value(json_object_get(x, "confidence")));
+        size_t j;
+        json_t *r;
+        json_array_foreach(json_object_get(x, "reasons"), j, r)
+        {
+            if (j)
+                fputs(", ", f);
+            md(f, json_string_value(r));
+        }
+        fputs(" |\n", f);
+    }
+}
+
 static int write_md(const char *path, const json_t *head, const struct metrics *m, const struct md_rows *mr,
-                    nw_err *err)
+                    const json_t *findings, const json_t *cands, nw_err *err)
 {
     char tmp[4200];
     FILE *f = open_tmp(path, tmp, sizeof tmp, err);
@@ -339,7 +404,7 @@ static int write_md(const char *path, const json_t *head, const struct metrics *
     fputs("\n## Non-human identities by type\n\n| type | count |\n|---|---:|\n", f);
     for (size_t i = 0; i < m->ntypes; i++)
         fprintf(f, "| %s | %lld |\n", m->types[i].name, (long long)m->types[i].n);
-    fputs("\n## Findings (0)\n\nNo findings.\n", f);
+    md_findings(f, findings, cands);
     fputs("\n## Non-human identities\n\n", f);
     md_table(f, mr, NW_KIND_NON_HUMAN);
     fputs("\n## Identities of unknown kind\n\n", f);
@@ -347,6 +412,216 @@ static int write_md(const char *path, const json_t *head, const struct metrics *
     fputs("\n## Human identities (inventoried, never reported as NHI findings)\n\n", f);
     md_table(f, mr, NW_KIND_HUMAN);
     return close_tmp(f, tmp, path, err);
+}
+
+/* ---- inventory identities of all shards, sorted by key ---- */
+
+struct invrow {
+    nw_inv_identity r; /* strings owned (strdup) */
+    nw_store *st;
+};
+
+struct invlist {
+    struct invrow *v;
+    size_t n, cap;
+    nw_store *cur;
+    bool oom;
+};
+
+static char *sdup(const char *x) { return x ? strdup(x) : NULL; }
+
+static int inv_cb(void *ctx, const nw_inv_identity *r)
+{
+    struct invlist *l = ctx;
+    if (l->n == l->cap) {
+        size_t nc = l->cap ? l->cap * 2 : 256;
+        struct invrow *nv = realloc(l->v, nc * sizeof(*nv));
+        if (!nv) {
+            l->oom = true;
+            return 1;
+        }
+        l->v = nv;
+        l->cap = nc;
+    }
+    struct invrow *x = &l->v[l->n++];
+    x->r = *r;
+    x->r.key = sdup(r->key);
+    x->r.provider = sdup(r->provider);
+    x->r.type = sdup(r->type);
+    x->r.display_name = sdup(r->display_name);
+    x->r.account = sdup(r->account);
+    x->r.source = sdup(r->source);
+    x->st = l->cur;
+    return 0;
+}
+
+static int cmp_inv(const void *a, const void *b)
+{
+    return strcmp(((const struct invrow *)a)->r.key, ((const struct invrow *)b)->r.key);
+}
+
+static void invlist_free(struct invlist *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free((char *)l->v[i].r.key);
+        free((char *)l->v[i].r.provider);
+        free((char *)l->v[i].r.type);
+        free((char *)l->v[i].r.display_name);
+        free((char *)l->v[i].r.account);
+        free((char *)l->v[i].r.source);
+    }
+    free(l->v);
+}
+
+struct icred_ctx {
+    json_t *creds;
+};
+
+static int icred_cb(void *ctx, const nw_inv_cred *c)
+{
+    json_t *creds = ctx;
+    json_t *e = NULL;
+    size_t i;
+    json_t *x;
+    json_array_foreach(creds, i, x) if (strcmp(json_string_value(json_object_get(x, "id")), c->cred_id) == 0) e = x;
+    if (!e) {
+        e = json_object();
+        json_object_set_new(e, "id", json_string(c->cred_id));
+        json_object_set_new(e, "kind", jstr(c->kind));
+        json_object_set_new(e, "first_seen", json_null());
+        json_object_set_new(e, "last_seen", json_null());
+        json_object_set_new(e, "events", json_integer(0));
+        json_array_append_new(creds, e);
+    }
+    json_object_set_new(e, "active", json_boolean(c->active));
+    json_object_set_new(e, "created", jtime(c->created));
+    json_object_set_new(e, "rotated", jtime(c->rotated));
+    json_object_set_new(e, "expires", jtime(c->expires));
+    json_object_set_new(e, "provider_last_used", jtime(c->last_used));
+    return 0;
+}
+
+static int grant_cb(void *ctx, const nw_inv_grant *g)
+{
+    json_t *arr = ctx;
+    json_t *o = json_object();
+    json_object_set_new(o, "effect", jstr(g->effect));
+    json_object_set_new(o, "action", jstr(g->action));
+    if (g->not_action)
+        json_object_set_new(o, "not_action", json_true());
+    json_object_set_new(o, "resource", jstr(g->resource));
+    json_object_set_new(o, "via", jstr(g->via));
+    if (g->conditional)
+        json_object_set_new(o, "conditional", json_true());
+    if (g->admin)
+        json_object_set_new(o, "admin", json_true());
+    json_array_append_new(arr, o);
+    return 0;
+}
+
+/* The identity object: activity (may be NULL) + inventory (may be NULL). */
+static json_t *identity_json(nw_store *act_st, const nw_ident_row *act, const struct invrow *inv,
+                             const nw_policy *policy, int kind, nw_err *err)
+{
+    json_t *o;
+    if (act) {
+        o = nw_report_identity(act_st, act, err);
+        if (!o)
+            return NULL;
+    } else {
+        const nw_inv_identity *r = &inv->r;
+        o = json_object();
+        json_object_set_new(o, "key", json_string(r->key));
+        json_object_set_new(o, "provider", jstr(r->provider));
+        json_object_set_new(o, "kind", json_string(nw_kind_name(kind)));
+        json_object_set_new(o, "type", jstr(r->type ? r->type : "unknown"));
+        json_object_set_new(o, "display_name", jstr(r->display_name));
+        json_object_set_new(o, "account", jstr(r->account));
+        json_object_set_new(o, "tenant", json_null());
+        json_object_set_new(o, "first_seen", json_null());
+        json_object_set_new(o, "last_seen", json_null());
+        json_object_set_new(o, "last_success", json_null());
+        json_object_set_new(o, "events", json_integer(0));
+        json_object_set_new(o, "successes", json_integer(0));
+        json_object_set_new(o, "failures", json_integer(0));
+        json_object_set_new(o, "denied", json_integer(0));
+        json_object_set_new(o, "writes", json_integer(0));
+        json_object_set_new(o, "privileged", json_integer(0));
+        json_object_set_new(o, "credentials", json_array());
+        json_object_set_new(o, "owner", json_null());
+        json_object_set_new(o, "services_used", json_array());
+        json_object_set_new(o, "actions_used", json_integer(0));
+        json_object_set_new(o, "granted", json_null());
+    }
+    json_object_set_new(o, "kind", json_string(nw_kind_name(kind)));
+    const nw_policy_entry *pe = policy ? nw_policy_match(policy, json_string_value(json_object_get(o, "key"))) : NULL;
+    if (pe && pe->owner)
+        json_object_set_new(o, "owner", json_string(pe->owner));
+    if (pe) {
+        json_t *p = json_object();
+        json_object_set_new(p, "entry", json_integer(pe->index));
+        json_object_set_new(p, "expires", jtime(pe->expires));
+        json_object_set_new(p, "rotation_days", pe->rotation_days ? json_integer(pe->rotation_days) : json_null());
+        json_object_set_new(p, "jit", pe->jit < 0 ? json_null() : json_boolean(pe->jit));
+        json_t *tags = pe->tags_json ? json_loads(pe->tags_json, 0, NULL) : NULL;
+        json_object_set_new(p, "tags", tags ? tags : json_null());
+        json_object_set_new(o, "policy", p);
+    }
+    if (inv) {
+        const nw_inv_identity *r = &inv->r;
+        json_t *iv = json_object();
+        json_object_set_new(iv, "created", jtime(r->created));
+        json_object_set_new(iv, "provider_last_used", jtime(r->last_used));
+        json_object_set_new(iv, "disabled", json_boolean(r->disabled));
+        json_object_set_new(iv, "console", r->console < 0 ? json_null() : json_boolean(r->console));
+        json_object_set_new(iv, "mfa", r->mfa < 0 ? json_null() : json_boolean(r->mfa));
+        json_object_set_new(iv, "source", jstr(r->source));
+        json_object_set_new(o, "inventory", iv);
+        json_t *creds = json_object_get(o, "credentials");
+        if (nw_inventory_each_credential(inv->st, r->key, icred_cb, creds, err)) {
+            json_decref(o);
+            return NULL;
+        }
+        json_t *g = json_array();
+        if (nw_inventory_each_grant(inv->st, r->key, grant_cb, g, err)) {
+            json_decref(g);
+            json_decref(o);
+            return NULL;
+        }
+        json_object_set_new(o, "granted", g);
+    }
+    return o;
+}
+
+static int sev_cmp(const void *a, const void *b)
+{
+    const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+    int rx = nw_severity_rank(json_string_value(json_object_get(x, "severity")));
+    int ry = nw_severity_rank(json_string_value(json_object_get(y, "severity")));
+    if (rx != ry)
+        return ry - rx;
+    int c = strcmp(json_string_value(json_object_get(x, "identity")), json_string_value(json_object_get(y, "identity")));
+    if (c)
+        return c;
+    return strcmp(json_string_value(json_object_get(x, "id")), json_string_value(json_object_get(y, "id")));
+}
+
+/* Sort an array of objects by severity (highest first), identity, id. */
+static void sort_by_severity(json_t *arr)
+{
+    size_t n = json_array_size(arr);
+    if (n < 2)
+        return;
+    json_t **v = malloc(n * sizeof(*v));
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++)
+        v[i] = json_incref(json_array_get(arr, i));
+    qsort(v, n, sizeof(*v), sev_cmp);
+    json_array_clear(arr);
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, v[i]);
+    free(v);
 }
 
 static int cmp_type(const void *a, const void *b)
@@ -367,6 +642,10 @@ int nw_report_write(nw_store *const *shards, size_t n, const nw_report_opts *opt
     nw_ident_row *row = calloc(n ? n : 1, sizeof(*row));
     int *live = calloc(n ? n : 1, sizeof(int));
     json_t *head = json_object();
+    json_t *findings = json_array(), *cands = NULL;
+    struct invlist invl;
+    memset(&invl, 0, sizeof invl);
+    nw_detect *det = NULL;
     FILE *f = NULL;
     char path[4096], tmp[4200];
     if (!cur || !row || !live) {
@@ -434,27 +713,71 @@ int nw_report_write(nw_store *const *shards, size_t n, const nw_report_opts *opt
             goto out;
         }
     }
+    /* inventory identities of every shard, sorted */
+    for (size_t i = 0; i < n; i++) {
+        invl.cur = shards[i];
+        if ((rc = nw_inventory_each_identity(shards[i], inv_cb, &invl, err)))
+            goto out;
+        if (invl.oom) {
+            rc = nw_err_set(err, NW_REPORT_E_NOMEM, "out of memory");
+            goto out;
+        }
+    }
+    if (invl.n)
+        qsort(invl.v, invl.n, sizeof(*invl.v), cmp_inv);
+    if (opts && opts->rules) {
+        nw_detect_opts dopt = {opts->rules, opts->policy, as_of};
+        det = nw_detect_new(&dopt, err);
+        if (!det) {
+            rc = err->code ? err->code : NW_REPORT_E_STORE;
+            goto out;
+        }
+    }
     int64_t written = 0;
+    size_t ii = 0;
     for (;;) {
         int best = -1;
         for (size_t i = 0; i < n; i++)
             if (live[i] == 1 && (best < 0 || strcmp(row[i].key, row[best].key) < 0))
                 best = (int)i;
-        if (best < 0)
+        const char *key = best >= 0 ? row[best].key : NULL;
+        const struct invrow *inv = NULL;
+        if (ii < invl.n && (!key || strcmp(invl.v[ii].r.key, key) <= 0)) {
+            inv = &invl.v[ii];
+            if (key && strcmp(inv->r.key, key) < 0)
+                best = -1; /* inventory-only identity comes first */
+            key = inv->r.key;
+            ii++;
+            /* the same key imported into several shards: the first wins */
+            while (ii < invl.n && strcmp(invl.v[ii].r.key, key) == 0)
+                ii++;
+        }
+        if (!key)
             break;
-        json_t *o = nw_report_identity(shards[best], &row[best], err);
+        const nw_ident_row *act = best >= 0 ? &row[best] : NULL;
+        nw_store *act_st = best >= 0 ? shards[best] : NULL;
+        int kind = act ? nw_store_kind(act->type, act->key, act->human_events, act->machine_events)
+                       : nw_store_kind(inv->r.type ? inv->r.type : "unknown", key, 0, 1);
+        if (det) {
+            nw_detect_subject subj = {act_st, act, inv ? inv->st : NULL, inv ? &inv->r : NULL};
+            int nf = nw_detect_identity(det, &subj, findings, &kind, err);
+            if (nf < 0) {
+                rc = nf;
+                goto out;
+            }
+        }
+        json_t *o = identity_json(act_st, act, inv, opts ? opts->policy : NULL, kind, err);
         if (!o) {
             rc = err->code ? err->code : NW_REPORT_E_STORE;
             goto out;
         }
-        int kind = nw_kind_from_name(nw_str_c(json_string_value(json_object_get(o, "kind"))));
-        if (kind < 0)
-            kind = 0;
-        int prov = nw_provider_from_name(nw_str_c(row[best].provider));
+        const char *prov_s = json_string_value(json_object_get(o, "provider"));
+        const char *type_s = json_string_value(json_object_get(o, "type"));
+        int prov = nw_provider_from_name(nw_str_c(prov_s ? prov_s : "unknown"));
         m.by_kind[kind]++;
         m.by_prov[prov < 0 ? 0 : prov][kind]++;
         if (kind == NW_KIND_NON_HUMAN)
-            count_type(&m, row[best].type);
+            count_type(&m, type_s ? type_s : "unknown");
         mr.total[kind]++;
         if (json_array_size(mr.rows[kind]) < mr.limit)
             json_array_append(mr.rows[kind], o);
@@ -462,14 +785,23 @@ int nw_report_write(nw_store *const *shards, size_t n, const nw_report_opts *opt
         dump_indented(f, o, 4);
         json_decref(o);
         written++;
-        live[best] = nw_ident_cursor_next(cur[best], &row[best], err);
-        if (live[best] < 0) {
-            rc = live[best];
-            goto out;
+        if (best >= 0) {
+            live[best] = nw_ident_cursor_next(cur[best], &row[best], err);
+            if (live[best] < 0) {
+                rc = live[best];
+                goto out;
+            }
         }
     }
     fputs(written ? "\n  ],\n" : "],\n", f);
-    fputs("  \"findings\": [],\n  \"deprovision_candidates\": [],\n", f);
+    sort_by_severity(findings);
+    fputs("  \"findings\": ", f);
+    dump_indented(f, findings, 2);
+    fputs(",\n  \"deprovision_candidates\": ", f);
+    cands = det ? json_deep_copy(nw_detect_candidates(det)) : json_array();
+    sort_by_severity(cands);
+    dump_indented(f, cands, 2);
+    fputs(",\n", f);
     qsort(m.types, m.ntypes, sizeof(m.types[0]), cmp_type);
     json_t *met = json_object();
     json_object_set_new(met, "identities", json_integer(written));
@@ -491,6 +823,22 @@ int nw_report_write(nw_store *const *shards, size_t n, const nw_report_opts *opt
     for (size_t i = 0; i < m.ntypes; i++)
         json_object_set_new(bt, m.types[i].name, json_integer(m.types[i].n));
     json_object_set_new(met, "non_human_by_type", bt);
+    {
+        json_t *bk = json_object(), *bs = json_object();
+        size_t i;
+        json_t *x;
+        json_array_foreach(findings, i, x)
+        {
+            const char *k = json_string_value(json_object_get(x, "kind"));
+            const char *sv = json_string_value(json_object_get(x, "severity"));
+            json_object_set_new(bk, k, json_integer(json_integer_value(json_object_get(bk, k)) + 1));
+            json_object_set_new(bs, sv, json_integer(json_integer_value(json_object_get(bs, sv)) + 1));
+        }
+        json_object_set_new(met, "findings", json_integer((json_int_t)json_array_size(findings)));
+        json_object_set_new(met, "findings_by_kind", bk);
+        json_object_set_new(met, "findings_by_severity", bs);
+        json_object_set_new(met, "deprovision_candidates", json_integer((json_int_t)json_array_size(cands)));
+    }
     fputs("  \"metrics\": ", f);
     dump_indented(f, met, 2);
     json_decref(met);
@@ -500,14 +848,14 @@ int nw_report_write(nw_store *const *shards, size_t n, const nw_report_opts *opt
     if (rc)
         goto out;
     snprintf(path, sizeof path, "%s/report.md", out_dir);
-    if ((rc = write_md(path, head, &m, &mr, err)))
+    if ((rc = write_md(path, head, &m, &mr, findings, cands, err)))
         goto out;
     if (sum) {
         sum->identities = written;
         sum->non_human = m.by_kind[NW_KIND_NON_HUMAN];
         sum->human = m.by_kind[NW_KIND_HUMAN];
         sum->unknown = m.by_kind[NW_KIND_UNKNOWN];
-        sum->findings = 0;
+        sum->findings = (int64_t)json_array_size(findings);
         sum->events = all.events;
     }
 out:
@@ -525,6 +873,10 @@ out:
     for (size_t i = 0; i < m.ntypes; i++)
         free(m.types[i].name);
     json_decref(head);
+    json_decref(findings);
+    json_decref(cands);
+    invlist_free(&invl);
+    nw_detect_free(det);
     return rc;
 }
 

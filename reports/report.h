@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../analyze/policy.h"
+#include "../analyze/rules.h"
 #include "../analyze/store.h"
 #include "../core/nw_err.h"
 
@@ -23,6 +25,8 @@ typedef struct nw_report_opts {
     int window_days;      /* 0 = 90 */
     int64_t generated_at; /* microseconds; 0 = now */
     size_t md_rows;       /* identities listed per table in report.md; 0 = 200 */
+    const struct nw_rules *rules;   /* NULL: no detectors run, findings[] stays empty */
+    const struct nw_policy *policy; /* ownership policy, may be NULL */
 } nw_report_opts;
 
 typedef struct nw_report_summary {

@@ -213,7 +213,14 @@ class RunE2E(unittest.TestCase):
         self.assertEqual(rep["inputs"]["identities"], 5)
         self.assertEqual(rep["metrics"]["non_human"], 4)
         self.assertEqual(rep["metrics"]["human"], 1)
-        self.assertEqual(rep["findings"], [])
+        # without a policy file every NHI lacks an owner; nothing else applies
+        # to five days of activity
+        self.assertEqual(sorted((f["identity"], f["rule"]) for f in rep["findings"]),
+                         sorted([(k, "NHI-HYG-005") for k in (ROLE, USER, SP, SA)]))
+        for f in rep["findings"]:
+            self.assertEqual(f["kind"], "no_owner")
+            self.assertTrue(f["id"].startswith("f-") and len(f["id"]) == 18)
+            self.assertTrue(f["compliance"])
         md = open(os.path.join(self.out, "report.md")).read()
         self.assertIn("**4 non-human**", md)
         self.assertEqual(os.stat(os.path.join(self.out, "report.json")).st_mode & 0o777, 0o600)
