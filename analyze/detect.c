@@ -37,6 +37,7 @@ enum {
     R_NO_OWNER,
     R_KEY_ON_COMPUTE,
     R_CONSOLE_NHI,
+    R_WORKLOAD_NETWORK,
     R_COUNT
 };
 
@@ -68,6 +69,7 @@ static const struct rspec rspecs[R_COUNT] = {
     [R_NO_OWNER] = {"NHI-HYG-005", "no_owner"},
     [R_KEY_ON_COMPUTE] = {"NHI-HYG-006", "long_lived_key_on_compute"},
     [R_CONSOLE_NHI] = {"NHI-HYG-007", "nhi_console_access"},
+    [R_WORKLOAD_NETWORK] = {"NHI-ACTIVE-010", "suddenly_active"},
 };
 
 struct thresholds {
@@ -80,6 +82,7 @@ struct thresholds {
     double admin_max_services;
     double unused_share, min_granted_services, min_granted_actions, window_days;
     double rotation_days, warn_days, max_active_keys;
+    double max_known[3]; /* network, region, user agent: above this many known values "new" means nothing */
 };
 
 struct nw_detect {
@@ -145,7 +148,10 @@ nw_detect *nw_detect_new(const nw_detect_opts *o, nw_err *err)
         need(d->r[R_UNUSED_ACTIONS], "min_granted", &t->min_granted_actions, err) ||
         need(d->r[R_ROTATION], "rotation_days", &t->rotation_days, err) ||
         need(d->r[R_EXPIRING], "warn_days", &t->warn_days, err) ||
-        need(d->r[R_MULTI_KEY], "max_active", &t->max_active_keys, err))
+        need(d->r[R_MULTI_KEY], "max_active", &t->max_active_keys, err) ||
+        need(d->r[R_NEW_NETWORK], "max_known_values", &t->max_known[0], err) ||
+        need(d->r[R_NEW_REGION], "max_known_values", &t->max_known[1], err) ||
+        need(d->r[R_NEW_UA], "max_known_values", &t->max_known[2], err))
         goto out_fail;
     if (!d->ar || !d->candidates) {
         nw_err_set(err, NW_DETECT_E_NOMEM, "out of memory");
@@ -669,6 +675,16 @@ static void detect_spike(struct subj *s, json_t *out)
     json_array_append_new(out, finding(s, R_SPIKE, NULL, NULL, ev, NULL));
 }
 
+static bool workload_type(const char *type)
+{
+    static const char *const w[] = {"iam_role", "service_account", "managed_identity", "service_principal",
+                                    "k8s_service_account", "workload_identity"};
+    for (size_t i = 0; i < sizeof w / sizeof w[0]; i++)
+        if (strcmp(type, w[i]) == 0)
+            return true;
+    return false;
+}
+
 /* New service / network / region / user agent / first privileged action:
  * first seen inside the recent window, on an identity active for longer
  * than the learning period. One finding per rule, listing every new value. */
@@ -777,12 +793,18 @@ static void detect_new_behaviour(struct subj *s, json_t *out)
             json_object_set_new(o, "events", json_integer(x->count));
             json_array_append_new(vals, o);
         }
-        if (json_array_size(vals) && known > 0) {
+        /* an identity that already spreads over many values (CI runners on
+         * random addresses, a multi-region job) makes "new" meaningless */
+        if (json_array_size(vals) && known > 0 && (double)known <= t->max_known[q]) {
             json_t *ev = json_object();
             json_object_set_new(ev, sk[q].field, vals);
             json_object_set_new(ev, "known_values_before", json_integer((json_int_t)known));
+            json_object_set_new(ev, "max_known_values", json_real(t->max_known[q]));
             json_object_set_new(ev, "learning_days", json_real(t->learning_days));
-            json_array_append_new(out, finding(s, sk[q].rule, NULL, NULL, ev, NULL));
+            int rule = sk[q].rule;
+            if (rule == R_NEW_NETWORK && workload_type(s->type))
+                rule = R_WORKLOAD_NETWORK; /* a workload's session credentials away from where it runs */
+            json_array_append_new(out, finding(s, rule, NULL, NULL, ev, NULL));
         } else {
             json_decref(vals);
         }

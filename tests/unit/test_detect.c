@@ -173,6 +173,13 @@ int main(void)
     daily(denied, 0, 179, 10);
     add(denied, "iam_role", 178, 30, NW_OUT_DENIED, "iam:ListUsers", "iam", "10.0.0.1", 0);
     add(human, "iam_role", 0, 3, NW_OUT_SUCCESS, "s3:GetObject", "s3", "10.0.0.1", 0);
+    /* a CI role that calls from a different network every day: a new one is normal */
+    const char *spread = "arn:aws:iam::1:role/ci-runner";
+    for (int d = 0; d <= 178; d++) {
+        char ip[32];
+        snprintf(ip, sizeof ip, "203.0.%d.9", d);
+        add(spread, "iam_role", d, 2, NW_OUT_SUCCESS, "s3:GetObject", "s3", ip, 0);
+    }
 
     json_t *fs = findings_as_of("2026-06-30T12:00:00Z");
 
@@ -207,8 +214,11 @@ int main(void)
     ev = get(fs, newsvc, "NHI-ACTIVE-003");
     CHECK_CSTR(json_string_value(json_object_get(json_array_get(json_object_get(ev, "new_services"), 0), "service")),
                "secretsmanager");
-    CHECK_INT(has(fs, newsvc, "NHI-ACTIVE-005"), 1);
+    CHECK_INT(has(fs, newsvc, "NHI-ACTIVE-010"), 1); /* a role: workload session from a new network */
     CHECK_INT(has(fs, dorm, "NHI-ACTIVE-003"), 0);
+
+    CHECK_INT(has(fs, spread, "NHI-ACTIVE-010"), 0);
+    CHECK_INT(has(fs, spread, "NHI-ACTIVE-005"), 0);
 
     /* denied burst: 30 denied of 40 on one day */
     CHECK_INT(has(fs, denied, "NHI-ACTIVE-008"), 1);
