@@ -194,7 +194,8 @@ static int rec_end(nw_split *sp, const char *data, size_t n, size_t end, nw_rec_
     }
     if (sp->too_big) {
         char m[160];
-        snprintf(m, sizeof(m), "record of %zu bytes exceeds the %zu-byte cap (skipped)", total, sp->lim.max_record);
+        snprintf(m, sizeof(m), "record larger than the %zu-byte cap (skipped; --max-record raises it)",
+                 sp->lim.max_record);
         report(sp, on_bad, ctx, sp->rec_line, sp->index, sp->rec_offset, m);
         return 0;
     }

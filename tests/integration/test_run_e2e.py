@@ -106,7 +106,10 @@ def build_inputs(root):
                   read_only=True, ip="203.0.113.9", agent="Boto3/1.34.0 md/Botocore#1.34.0")
     # Records: three events, a duplicate of e1, a number and a malformed element
     body = ('{"Records":[' + json.dumps(e1) + "," + json.dumps(e2) + "," + json.dumps(e1) + ",42,"
-            + '{"eventVersion": "1.11", "eventTime": }' + "," + json.dumps(e3) + "]}")
+            + '{"eventVersion": "1.11", "eventTime": }' + "," + json.dumps(e3) + ","
+            # wrong types: userIdentity a string, eventTime a number
+            + '{"eventVersion": "1.11", "userIdentity": "oops", "eventTime": 5, "eventSource": "s3.amazonaws.com",'
+              ' "eventName": "GetObject", "eventID": "bad-types"}' + "]}")
     with gzip.open(os.path.join(root, "aws", "111122223333_CloudTrail_us-east-1_20250305T0800Z_x.json.gz"), "wt") as f:
         f.write(body)
     # a digest file (skipped) and an empty file (skipped)
@@ -128,6 +131,10 @@ def build_inputs(root):
                                      perm="storage.objects.delete")) + "\n")
         f.write(json.dumps(gcp_entry("g3", "2025-03-02T09:00:00Z", "Alice@Example.com",
                                      "storage.buckets.list", perm="storage.buckets.list")) + "\n")
+        # a huge string field: over the 1 MiB record cap, refused alone
+        huge = gcp_entry("g4", "2025-03-02T09:00:00Z", SA, "storage.objects.get")
+        huge["protoPayload"]["requestMetadata"]["callerSuppliedUserAgent"] = "x" * (2 << 20)
+        f.write(json.dumps(huge) + "\n")
 
 
 def run(*args):
@@ -161,6 +168,9 @@ class RunE2E(unittest.TestCase):
         self.assertIn("x.json.gz: line 1: record 5: malformed JSON", err)
         self.assertIn("PT1H.json: line 2: record 2: record cut short", err)
         self.assertIn("x.json.gz: line 1: record 4: record is not a JSON object", err)
+        self.assertIn("x.json.gz: line 1: record 7: ", err)
+        self.assertIn("activity.json: line 4: record 4: record larger than the 1048576-byte cap", err)
+        self.assertIn("x.json.gz: line 1: record 7: eventTime is the number 5", err)
 
     def test_identities(self):
         self.assertEqual(sorted(self.ids), sorted([ROLE, USER, SP, SA, HUMAN]))
@@ -231,12 +241,13 @@ class RunE2E(unittest.TestCase):
         # files: the trail object (6 elements), the digest, PT1H.json (3 lines), activity.json (3 lines)
         self.assertEqual(c["files"], 4)
         self.assertEqual(c["files_empty"], 1)
-        self.assertEqual(c["records"], 12)         # 6 elements + digest + 2 Azure lines (the cut one is not a record) + 3 GCP
+        self.assertEqual(c["records"], 13)         # 7 elements + digest + 2 Azure lines + 3 GCP (cut and huge lines are not records)
         self.assertEqual(c["events"], 9)           # 4 AWS (with the duplicate) + 2 Azure + 3 GCP
         self.assertEqual(c["events_new"], 7)
         self.assertEqual(c["events_duplicate"], 1)
         self.assertEqual(c["events_partial"], 1)   # the Azure Start record
-        self.assertEqual(c["bad"], 3)              # 42, the malformed element, the cut Azure line
+        self.assertEqual(c["bad"], 5)              # 42, the malformed element, wrong types, the cut Azure line, the huge line
+        self.assertEqual(c["bad_time"], 1)         # the wrong-types element
         self.assertEqual(c["skipped"], 1)          # the digest
         out = run("stats", "--db", self.db)
         self.assertEqual(out.returncode, 0)

@@ -149,7 +149,7 @@ int main(void)
           5, &g);
     CHECK_INT(g.n, 2);
     CHECK_INT(g.bad, 2);
-    CHECK(strstr(g.badmsg[0], "exceeds the 32-byte cap") != NULL);
+    CHECK(strstr(g.badmsg[0], "larger than the 32-byte cap") != NULL);
     CHECK(strstr(g.badmsg[1], "nested deeper than 4") != NULL);
     nw_split_free(small);
 

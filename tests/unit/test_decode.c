@@ -1,0 +1,149 @@
+/* test_decode.c - format detection and envelopes in the dispatcher:
+ * EventBridge, lookup-events, CloudWatch Logs subscription payloads, Pub/Sub
+ * push, containers, digests, non-CloudTrail EventBridge events. */
+#include <stdlib.h>
+
+#include "decode.h"
+#include "nw_test.h"
+#include "nw_time.h"
+#include "source.h"
+
+static nw_decoder *dec;
+static nw_arena *ar;
+
+static int decode(const char *doc, nw_event *ev, nw_str *cont, nw_err *err)
+{
+    nw_err_clear(err);
+    return nw_decode(dec, doc, strlen(doc), strlen(doc), ar, ev, cont, err);
+}
+
+#define CT_EVENT                                                                                            \
+    "{\"eventVersion\":\"1.08\",\"userIdentity\":{\"type\":\"IAMUser\",\"principalId\":\"AIDAX\","          \
+    "\"arn\":\"arn:aws:iam::111122223333:user/bot\",\"accountId\":\"111122223333\","                       \
+    "\"accessKeyId\":\"AKIAEXAMPLE\",\"userName\":\"bot\"},\"eventTime\":\"2025-03-04T10:15:09Z\","       \
+    "\"eventSource\":\"s3.amazonaws.com\",\"eventName\":\"ListBuckets\",\"awsRegion\":\"us-east-1\","      \
+    "\"sourceIPAddress\":\"192.0.2.1\",\"userAgent\":\"aws-cli/2\",\"eventID\":\"e-1\",\"readOnly\":true," \
+    "\"eventType\":\"AwsApiCall\",\"recipientAccountId\":\"111122223333\"}"
+
+static void check_ct(const nw_event *ev)
+{
+    CHECK_STR(ev->identity_key, "arn:aws:iam::111122223333:user/bot");
+    CHECK_STR(ev->action, "s3:ListBuckets");
+    CHECK_STR(ev->event_id, "e-1");
+}
+
+/* JSON-escape a document into a string literal body */
+static char *escape(const char *s)
+{
+    char *o = malloc(strlen(s) * 2 + 1), *p = o;
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            *p++ = '\\';
+        *p++ = *s;
+    }
+    *p = 0;
+    return o;
+}
+
+static char *b64(const char *s)
+{
+    static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t n = strlen(s);
+    char *o = malloc(n * 4 / 3 + 8), *p = o;
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned char)s[i] << 16;
+        if (i + 1 < n)
+            v |= (unsigned char)s[i + 1] << 8;
+        if (i + 2 < n)
+            v |= (unsigned char)s[i + 2];
+        *p++ = t[v >> 18 & 63];
+        *p++ = t[v >> 12 & 63];
+        *p++ = i + 1 < n ? t[v >> 6 & 63] : '=';
+        *p++ = i + 2 < n ? t[v & 63] : '=';
+    }
+    *p = 0;
+    return o;
+}
+
+int main(void)
+{
+    nw_err err;
+    nw_err_clear(&err);
+    dec = nw_decoder_new(NULL, &err);
+    ar = nw_arena_new(0);
+    nw_event ev;
+    nw_str cont;
+    char buf[8192];
+
+    /* bare event */
+    CHECK_INT(decode(CT_EVENT, &ev, &cont, &err), NW_DECODE_EVENT);
+    check_ct(&ev);
+
+    /* EventBridge */
+    snprintf(buf, sizeof buf,
+             "{\"version\":\"0\",\"id\":\"eb\",\"detail-type\":\"AWS API Call via CloudTrail\",\"source\":\"aws.s3\","
+             "\"detail\":%s}",
+             CT_EVENT);
+    CHECK_INT(decode(buf, &ev, &cont, &err), NW_DECODE_EVENT);
+    check_ct(&ev);
+    CHECK_INT(decode("{\"version\":\"0\",\"detail-type\":\"EC2 Instance State-change Notification\",\"detail\":{}}",
+                     &ev, &cont, &err),
+              NW_DECODE_SKIP);
+
+    /* lookup-events element: the event as a JSON string */
+    char *esc = escape(CT_EVENT);
+    snprintf(buf, sizeof buf, "{\"EventId\":\"e-1\",\"EventName\":\"ListBuckets\",\"CloudTrailEvent\":\"%s\"}", esc);
+    CHECK_INT(decode(buf, &ev, &cont, &err), NW_DECODE_EVENT);
+    check_ct(&ev);
+    /* ... and the lookup-events output is a container */
+    snprintf(buf, sizeof buf, "{\"Events\":[{\"EventId\":\"e-1\",\"CloudTrailEvent\":\"%s\"}]}", esc);
+    CHECK_INT(decode(buf, &ev, &cont, &err), NW_DECODE_CONTAINER);
+    CHECK(cont.n > 0 && cont.p[0] == '[');
+
+    /* CloudWatch Logs subscription payload: logEvents[].message */
+    snprintf(buf, sizeof buf,
+             "{\"messageType\":\"DATA_MESSAGE\",\"owner\":\"111122223333\",\"logGroup\":\"ct\",\"logEvents\":"
+             "[{\"id\":\"1\",\"timestamp\":1,\"message\":\"%s\"}]}",
+             esc);
+    CHECK_INT(decode(buf, &ev, &cont, &err), NW_DECODE_CONTAINER);
+    snprintf(buf, sizeof buf, "{\"id\":\"1\",\"timestamp\":1,\"message\":\"%s\"}", esc);
+    CHECK_INT(decode(buf, &ev, &cont, &err), NW_DECODE_EVENT);
+    check_ct(&ev);
+    CHECK_INT(decode("{\"messageType\":\"CONTROL_MESSAGE\",\"logEvents\":[]}", &ev, &cont, &err), NW_DECODE_SKIP);
+    free(esc);
+
+    /* Pub/Sub push envelope with a base64 GCP LogEntry */
+    const char *entry =
+        "{\"protoPayload\":{\"@type\":\"type.googleapis.com/google.cloud.audit.AuditLog\",\"status\":{},"
+        "\"authenticationInfo\":{\"principalEmail\":\"Job@P.iam.gserviceaccount.com\"},"
+        "\"serviceName\":\"storage.googleapis.com\",\"methodName\":\"storage.objects.get\"},"
+        "\"insertId\":\"i1\",\"timestamp\":\"2025-03-04T10:25:41.093817Z\","
+        "\"logName\":\"projects/p/logs/cloudaudit.googleapis.com%2Fdata_access\",\"resource\":{\"type\":\"gcs_bucket\","
+        "\"labels\":{\"project_id\":\"p\"}}}";
+    char *b = b64(entry);
+    snprintf(buf, sizeof buf,
+             "{\"message\":{\"data\":\"%s\",\"messageId\":\"m1\",\"attributes\":{}},\"subscription\":\"s\"}", b);
+    free(b);
+    CHECK_INT(decode(buf, &ev, &cont, &err), NW_DECODE_EVENT);
+    CHECK_STR(ev.identity_key, "job@p.iam.gserviceaccount.com");
+    CHECK_INT(ev.provider, NW_PROV_GCP);
+
+    /* Azure records container, CloudTrail Records container */
+    CHECK_INT(decode("{\"records\":[{\"a\":1}]}", &ev, &cont, &err), NW_DECODE_CONTAINER);
+    CHECK_INT(decode("{\"Records\":[]}", &ev, &cont, &err), NW_DECODE_CONTAINER);
+
+    /* digest file */
+    CHECK_INT(decode("{\"awsAccountId\":\"1\",\"digestStartTime\":\"2025-03-04T10:00:00Z\",\"digestS3Object\":\"x\"}",
+                     &ev, &cont, &err),
+              NW_DECODE_SKIP);
+    CHECK(strstr(err.msg, "digest") != NULL);
+
+    /* not ours / not an object / not JSON */
+    CHECK_INT(decode("{\"hello\":\"world\"}", &ev, &cont, &err), NW_DEC_E_FORMAT);
+    CHECK_INT(decode("[1,2]", &ev, &cont, &err), NW_DEC_E_FORMAT);
+    CHECK_INT(decode("{\"eventVersion\": ", &ev, &cont, &err), NW_DEC_E_JSON);
+
+    nw_decoder_free(dec);
+    nw_arena_free(ar);
+    return nw_test_finish();
+}
