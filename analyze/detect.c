@@ -225,6 +225,7 @@ struct subj {
     const nw_ident_row *act;
     const nw_inv_identity *inv;
     const nw_policy_entry *pol;
+    const char *probable_owner;
     DVEC(struct day) days;
     DVEC(struct used) used;
     DVEC(struct src) srcs;
@@ -1163,7 +1164,7 @@ static void detect_hygiene(struct subj *s, json_t *out)
     if (!s->pol || !s->pol->owner) {
         json_t *ev = json_object();
         json_object_set_new(ev, "policy_entry", s->pol ? json_integer(s->pol->index) : json_null());
-        json_object_set_new(ev, "probable_owner", s->act && s->act->origin ? json_string(s->act->origin) : json_null());
+        json_object_set_new(ev, "probable_owner", js(s->probable_owner));
         json_array_append_new(out, finding(s, R_NO_OWNER, NULL, NULL, ev, NULL));
     }
     /* long-lived user keys used from compute */
@@ -1220,6 +1221,7 @@ int nw_detect_identity(nw_detect *d, const nw_detect_subject *in, json_t *findin
     s.d = d;
     s.act = in->act;
     s.inv = in->inv;
+    s.probable_owner = in->probable_owner;
     s.key = in->act ? in->act->key : in->inv->key;
     s.provider = in->act ? in->act->provider : in->inv->provider;
     s.type = in->act ? in->act->type : (in->inv->type ? in->inv->type : "unknown");
@@ -1290,7 +1292,8 @@ int nw_detect_identity(nw_detect *d, const nw_detect_subject *in, json_t *findin
         json_object_set_new(c, "reasons", reasons);
         json_object_set_new(c, "last_seen", jt(s.act ? s.act->last_seen : 0));
         json_object_set_new(c, "last_source", js(s.act ? s.act->last_ip : NULL));
-        json_object_set_new(c, "owner", js(s.pol ? s.pol->owner : NULL));
+        json_object_set_new(c, "owner", js(s.pol && s.pol->owner ? s.pol->owner : NULL));
+        json_object_set_new(c, "probable_owner", js(s.probable_owner));
         json_object_set_new(c, "grants", grants_summary(&s, 20));
         json_object_set_new(c, "confidence", json_real(conf));
         json_object_set_new(c, "severity", json_string(worst_severity(findings, before)));

@@ -48,6 +48,7 @@ typedef struct nw_detect_subject {
     const nw_ident_row *act;
     nw_store *inv_st;
     const nw_inv_identity *inv;
+    const char *probable_owner; /* who created it, from the logs (NULL when unknown) */
 } nw_detect_subject;
 
 /* Append this identity's findings (new references) to `findings` and

@@ -32,6 +32,8 @@ enum {
     S_BAD,
     S_BAD_TRIM,
     S_MAX_TIME_SET,
+    S_ISSUED,
+    S_LIFECYCLE,
     S_COUNT
 };
 
@@ -41,6 +43,7 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_ACTION] = SQL_ACTION_UPSERT, [S_SOURCE] = SQL_SOURCE_UPSERT, [S_OFFSET_SET] = SQL_OFFSET_UPSERT,
     [S_OFFSET_GET] = SQL_OFFSET_GET, [S_COUNTER] = SQL_COUNTER_ADD, [S_INPUT] = SQL_INPUT_UPSERT,
     [S_BAD] = SQL_BAD_INSERT, [S_BAD_TRIM] = SQL_BAD_TRIM, [S_MAX_TIME_SET] = SQL_MAX_TIME_SET,
+    [S_ISSUED] = SQL_ISSUED_ADD, [S_LIFECYCLE] = SQL_LIFECYCLE_ADD,
 };
 
 /* Cached identity: id and the state streaming detectors need. */
@@ -179,6 +182,7 @@ static int64_t pragma_int(sqlite3 *db, const char *sql, int *rc_out)
 static const char *const migrations[] = {
     SQL_SCHEMA_V1,
     SQL_SCHEMA_V2,
+    SQL_SCHEMA_V3,
 };
 
 static int migrate(nw_store *st, const char *path, nw_err *err)
@@ -828,6 +832,39 @@ static int flush_agg(nw_store *st, const struct agg *a, nw_err *err)
     return 0;
 }
 
+/* Sessions and keys minted by a call, and who created which identity: the
+ * links the report follows for role chains and probable owners. Calls by
+ * AWS services (instance profiles, Lambda) mint a session every hour and
+ * lead nowhere: not recorded. */
+static int note_chain(nw_store *st, const nw_event *e, nw_err *err)
+{
+    int rc;
+    if (e->flags & NW_EV_SERVICE_AGENT)
+        return 0;
+    if (e->issued_credential.n) {
+        sqlite3_stmt *s = st->st[S_ISSUED];
+        bind_str(s, 1, e->issued_credential);
+        bind_str(s, 2, e->identity_key);
+        bind_str(s, 3, e->target_key);
+        bind_str(s, 4, e->action);
+        sqlite3_bind_int64(s, 5, e->time_us);
+        bind_str(s, 6, e->event_id);
+        if ((rc = step_done(st, s, err, "recording minted credentials")))
+            return rc;
+    }
+    if (e->target_key.n && (nw_str_find(e->action, "Create") >= 0 || nw_str_find(e->action, "Upload") >= 0)) {
+        sqlite3_stmt *s = st->st[S_LIFECYCLE];
+        bind_str(s, 1, e->target_key);
+        sqlite3_bind_int64(s, 2, e->time_us);
+        bind_str(s, 3, e->identity_key);
+        bind_str(s, 4, e->action);
+        bind_str(s, 5, e->event_id);
+        if ((rc = step_done(st, s, err, "recording identity lifecycle")))
+            return rc;
+    }
+    return 0;
+}
+
 static void drop_cache(nw_store *st)
 {
     nw_map_clear(st->idents);
@@ -912,6 +949,9 @@ int nw_store_apply(nw_store *st, const nw_event *ev, size_t n, uint8_t *status, 
         if (st->hook)
             st->hook(st->hook_ctx, e, &id->s);
         if ((rc = add_event(st, &head, &tail, e, id, err)))
+            goto out_rollback;
+        if (e->outcome == NW_OUT_SUCCESS && (e->issued_credential.n || e->target_key.n) &&
+            (rc = note_chain(st, e, err)))
             goto out_rollback;
         /* the cached state moves with every event, for the next hook call */
         if (!id->s.first_seen || e->time_us < id->s.first_seen)
@@ -1300,3 +1340,164 @@ int nw_store_totals_get(nw_store *st, nw_store_totals *t, nw_err *err)
 }
 
 sqlite3 *nw_store_db(nw_store *st) { return st->db; }
+
+int nw_store_each_issued(nw_store *st, int (*cb)(void *ctx, const nw_issued_row *r), void *ctx, nw_err *err)
+{
+    sqlite3_stmt *s = reader(st, SQL_SEL_ISSUED, err);
+    if (!s)
+        return NW_STORE_E_SQL;
+    int rc, out = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        nw_issued_row r = {col_text(s, 0), col_text(s, 1), col_text(s, 2), col_text(s, 3), sqlite3_column_int64(s, 4),
+                           col_text(s, 5)};
+        if ((out = cb(ctx, &r)))
+            break;
+    }
+    if (!out && rc != SQLITE_DONE)
+        out = sql_fail(st, err, rc, "reading minted credentials");
+    sqlite3_reset(s);
+    return out;
+}
+
+int nw_store_each_lifecycle(nw_store *st, int (*cb)(void *ctx, const nw_lifecycle_row *r), void *ctx, nw_err *err)
+{
+    sqlite3_stmt *s = reader(st, SQL_SEL_LIFECYCLE, err);
+    if (!s)
+        return NW_STORE_E_SQL;
+    int rc, out = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        nw_lifecycle_row r = {col_text(s, 0), sqlite3_column_int64(s, 1), col_text(s, 2), col_text(s, 3),
+                              col_text(s, 4)};
+        if ((out = cb(ctx, &r)))
+            break;
+    }
+    if (!out && rc != SQLITE_DONE)
+        out = sql_fail(st, err, rc, "reading identity lifecycle");
+    sqlite3_reset(s);
+    return out;
+}
+
+/* ---- report history and alert state (schema v3) ----
+ * Few rows and rare calls: statements are prepared per call. */
+
+static sqlite3_stmt *prep(nw_store *st, const char *sql, nw_err *err, int *rc)
+{
+    sqlite3_stmt *s = NULL;
+    int prc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
+    if (prc != SQLITE_OK) {
+        *rc = sql_fail(st, err, prc, "preparing a statement");
+        return NULL;
+    }
+    *rc = 0;
+    return s;
+}
+
+int nw_store_history_add(nw_store *st, int64_t recorded_at, int64_t as_of, const char *metrics_json, nw_err *err)
+{
+    if (st->readonly)
+        return nw_err_set(err, NW_STORE_E_READONLY, "database opened read-only");
+    int rc;
+    sqlite3_stmt *s = prep(st, SQL_HISTORY_ADD, err, &rc);
+    if (!s)
+        return rc;
+    sqlite3_bind_int64(s, 1, recorded_at);
+    if (as_of)
+        sqlite3_bind_int64(s, 2, as_of);
+    sqlite3_bind_text(s, 3, metrics_json, -1, SQLITE_STATIC);
+    rc = single(st, s, err, "recording the report history");
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int nw_store_each_history(nw_store *st, int (*cb)(void *ctx, const nw_history_row *r), void *ctx, nw_err *err)
+{
+    int rc;
+    sqlite3_stmt *s = prep(st, SQL_SEL_HISTORY, err, &rc);
+    if (!s)
+        return rc;
+    int out = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        nw_history_row r = {sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2),
+                            col_text(s, 3)};
+        if ((out = cb(ctx, &r)))
+            break;
+    }
+    if (!out && rc != SQLITE_DONE)
+        out = sql_fail(st, err, rc, "reading the report history");
+    sqlite3_finalize(s);
+    return out;
+}
+
+static void alert_row(sqlite3_stmt *s, nw_alert_row *r)
+{
+    r->id = col_text(s, 0);
+    r->kind = col_text(s, 1);
+    r->rule = col_text(s, 2);
+    r->identity = col_text(s, 3);
+    r->severity = col_text(s, 4);
+    r->state = col_text(s, 5);
+    r->first_alerted = sqlite3_column_int64(s, 6);
+    r->last_changed = sqlite3_column_int64(s, 7);
+}
+
+int nw_store_each_alert(nw_store *st, int (*cb)(void *ctx, const nw_alert_row *r), void *ctx, nw_err *err)
+{
+    int rc;
+    sqlite3_stmt *s = prep(st, SQL_SEL_ALERTS, err, &rc);
+    if (!s)
+        return rc;
+    int out = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        nw_alert_row r;
+        alert_row(s, &r);
+        if ((out = cb(ctx, &r)))
+            break;
+    }
+    if (!out && rc != SQLITE_DONE)
+        out = sql_fail(st, err, rc, "reading the alert state");
+    sqlite3_finalize(s);
+    return out;
+}
+
+int nw_store_alert_get(nw_store *st, const char *id, int (*cb)(void *ctx, const nw_alert_row *r), void *ctx,
+                       nw_err *err)
+{
+    int rc;
+    sqlite3_stmt *s = prep(st, SQL_SEL_ALERT, err, &rc);
+    if (!s)
+        return rc;
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    int out = 0;
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        nw_alert_row r;
+        alert_row(s, &r);
+        out = cb ? cb(ctx, &r) : 0;
+        if (out == 0)
+            out = 1;
+    } else if (rc != SQLITE_DONE) {
+        out = sql_fail(st, err, rc, "reading the alert state");
+    }
+    sqlite3_finalize(s);
+    return out;
+}
+
+int nw_store_alert_put(nw_store *st, const nw_alert_row *r, nw_err *err)
+{
+    if (st->readonly)
+        return nw_err_set(err, NW_STORE_E_READONLY, "database opened read-only");
+    int rc;
+    sqlite3_stmt *s = prep(st, SQL_ALERT_PUT, err, &rc);
+    if (!s)
+        return rc;
+    sqlite3_bind_text(s, 1, r->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, r->kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, r->rule, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 4, r->identity, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 5, r->severity ? r->severity : "info", -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 6, r->state ? r->state : "open", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 7, r->last_changed);
+    rc = single(st, s, err, "storing the alert state");
+    sqlite3_finalize(s);
+    return rc;
+}

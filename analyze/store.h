@@ -36,7 +36,7 @@ enum nw_store_error {
     NW_STORE_E_READONLY = -8,
 };
 
-#define NW_STORE_SCHEMA_VERSION 1
+#define NW_STORE_SCHEMA_VERSION 3
 
 #define NW_STORE_READONLY 0x1u /* open an existing database for reading only */
 
@@ -181,6 +181,49 @@ typedef struct nw_ident_cursor nw_ident_cursor;
 int nw_store_ident_cursor(nw_store *st, nw_ident_cursor **out, nw_err *err);
 int nw_ident_cursor_next(nw_ident_cursor *c, nw_ident_row *row, nw_err *err);
 void nw_ident_cursor_close(nw_ident_cursor *c);
+
+/* Credentials minted by a call (AssumeRole sessions, CreateAccessKey,
+ * service-account keys) and identity lifecycle (who created what), in key
+ * order. Rows live in the shard of the identity that made the call. */
+typedef struct nw_issued_row {
+    const char *cred_id, *origin_key, *target_key, *action;
+    int64_t time;
+    const char *event_id;
+} nw_issued_row;
+typedef struct nw_lifecycle_row {
+    const char *target_key;
+    int64_t time;
+    const char *creator_key, *action, *event_id;
+} nw_lifecycle_row;
+int nw_store_each_issued(nw_store *st, int (*cb)(void *ctx, const nw_issued_row *r), void *ctx, nw_err *err);
+int nw_store_each_lifecycle(nw_store *st, int (*cb)(void *ctx, const nw_lifecycle_row *r), void *ctx, nw_err *err);
+
+/* Report history (schema v3): the metrics of each recorded report
+ * (`report --record`), read back by `trend` in (as_of, seq) order.
+ * metrics_json is copied. */
+typedef struct nw_history_row {
+    int64_t seq, recorded_at, as_of;
+    const char *metrics_json;
+} nw_history_row;
+int nw_store_history_add(nw_store *st, int64_t recorded_at, int64_t as_of, const char *metrics_json, nw_err *err);
+int nw_store_each_history(nw_store *st, int (*cb)(void *ctx, const nw_history_row *r), void *ctx, nw_err *err);
+
+/* Alert state (schema v3): one row per finding or control id that was
+ * alerted, so the same condition is not alerted again until it changes
+ * (reports/alerts.h). state is "open" or "resolved". Writes join the open
+ * transaction when there is one (the streaming hook runs inside the
+ * batch), else are their own. */
+typedef struct nw_alert_row {
+    const char *id, *kind, *rule, *identity, *severity, *state;
+    int64_t first_alerted, last_changed; /* microseconds */
+} nw_alert_row;
+/* Upsert (first_alerted is kept from the first insert; last_changed is written). */
+int nw_store_alert_put(nw_store *st, const nw_alert_row *r, nw_err *err);
+/* Returns 1 and calls cb (may be NULL) with the row when id is known, 0
+ * when not, or a negative nw_store_error. */
+int nw_store_alert_get(nw_store *st, const char *id, int (*cb)(void *ctx, const nw_alert_row *r), void *ctx,
+                       nw_err *err);
+int nw_store_each_alert(nw_store *st, int (*cb)(void *ctx, const nw_alert_row *r), void *ctx, nw_err *err);
 
 /* Totals over all identities. */
 typedef struct nw_store_totals {

@@ -57,7 +57,20 @@
     "CREATE TABLE bad_input(seq INTEGER PRIMARY KEY, source TEXT, line INTEGER, record INTEGER,"     \
     " reason TEXT);"                                                                                 \
     "CREATE TABLE kafka_offset(topic TEXT NOT NULL, partition INTEGER NOT NULL,"                     \
-    " next_offset INTEGER NOT NULL, PRIMARY KEY(topic, partition)) WITHOUT ROWID;"
+    " next_offset INTEGER NOT NULL, PRIMARY KEY(topic, partition)) WITHOUT ROWID;"                    \
+    "CREATE TABLE issued(cred_id TEXT PRIMARY KEY, origin_key TEXT NOT NULL, target_key TEXT,"       \
+    " action TEXT, time INTEGER, event_id TEXT) WITHOUT ROWID;"                                      \
+    "CREATE TABLE lifecycle(target_key TEXT NOT NULL, time INTEGER NOT NULL, creator_key TEXT NOT NULL," \
+    " action TEXT, event_id TEXT, PRIMARY KEY(target_key, time, creator_key)) WITHOUT ROWID;"
+
+#define SQL_ISSUED_ADD                                                                               \
+    "INSERT OR IGNORE INTO issued(cred_id, origin_key, target_key, action, time, event_id)"          \
+    " VALUES(?1,?2,?3,?4,?5,?6)"
+#define SQL_LIFECYCLE_ADD                                                                            \
+    "INSERT OR IGNORE INTO lifecycle(target_key, time, creator_key, action, event_id) VALUES(?1,?2,?3,?4,?5)"
+#define SQL_SEL_ISSUED "SELECT cred_id, origin_key, target_key, action, time, event_id FROM issued ORDER BY cred_id"
+#define SQL_SEL_LIFECYCLE                                                                            \
+    "SELECT target_key, time, creator_key, action, event_id FROM lifecycle ORDER BY target_key, time, creator_key"
 
 #define SQL_EVENT_SEEN "INSERT OR IGNORE INTO event_seen(time, id) VALUES(?1, ?2)"
 
@@ -194,5 +207,29 @@
     "SELECT path, size, mtime, format, records, events, duplicates, skipped, bad, status"            \
     " FROM input_file ORDER BY path"
 #define SQL_SEL_BAD "SELECT source, line, record, reason FROM bad_input ORDER BY seq"
+
+/* Schema version 3: report history (`report --record`, `trend`) and the
+ * state of every finding and control that was alerted (de-duplication of
+ * SIEM alerts across runs: reports/alerts.c). */
+#define SQL_SCHEMA_V3                                                                                \
+    "CREATE TABLE report_history(seq INTEGER PRIMARY KEY, recorded_at INTEGER NOT NULL,"             \
+    " as_of INTEGER, metrics TEXT NOT NULL);"                                                        \
+    "CREATE TABLE alert_state(id TEXT PRIMARY KEY, kind TEXT, rule TEXT, identity TEXT,"             \
+    " severity TEXT NOT NULL, state TEXT NOT NULL, first_alerted INTEGER NOT NULL,"                  \
+    " last_changed INTEGER NOT NULL) WITHOUT ROWID;"
+
+#define SQL_HISTORY_ADD "INSERT INTO report_history(recorded_at, as_of, metrics) VALUES(?1, ?2, ?3)"
+#define SQL_SEL_HISTORY "SELECT seq, recorded_at, as_of, metrics FROM report_history ORDER BY as_of, seq"
+#define SQL_ALERT_PUT                                                                                \
+    "INSERT INTO alert_state(id, kind, rule, identity, severity, state, first_alerted, last_changed)" \
+    " VALUES(?1,?2,?3,?4,?5,?6,?7,?7) ON CONFLICT(id) DO UPDATE SET kind = excluded.kind,"          \
+    " rule = excluded.rule, identity = excluded.identity, severity = excluded.severity,"             \
+    " state = excluded.state, last_changed = excluded.last_changed"
+#define SQL_SEL_ALERTS                                                                               \
+    "SELECT id, kind, rule, identity, severity, state, first_alerted, last_changed FROM alert_state" \
+    " ORDER BY id"
+#define SQL_SEL_ALERT                                                                                \
+    "SELECT id, kind, rule, identity, severity, state, first_alerted, last_changed FROM alert_state" \
+    " WHERE id = ?1"
 
 #endif

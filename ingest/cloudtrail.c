@@ -72,6 +72,12 @@ enum {
     P_RESOURCES,
     P_ROLE_ARN,
     P_CONSOLE_LOGIN,
+    P_RESP_SESSION_KEY,
+    P_RESP_ACCESS_KEY,
+    P_RESP_ACCESS_KEY_USER,
+    P_REQ_USER,
+    P_RESP_ROLE_ARN,
+    P_RESP_USER_ARN,
     P_UI_TYPE,
     P_UI_ARN,
     P_UI_ACCOUNT,
@@ -108,6 +114,12 @@ static const char *const paths[P_COUNT] = {
     [P_RESOURCES] = "resources",
     [P_ROLE_ARN] = "requestParameters/roleArn",
     [P_CONSOLE_LOGIN] = "responseElements/ConsoleLogin",
+    [P_RESP_SESSION_KEY] = "responseElements/credentials/accessKeyId",
+    [P_RESP_ACCESS_KEY] = "responseElements/accessKey/accessKeyId",
+    [P_RESP_ACCESS_KEY_USER] = "responseElements/accessKey/userName",
+    [P_REQ_USER] = "requestParameters/userName",
+    [P_RESP_ROLE_ARN] = "responseElements/role/arn",
+    [P_RESP_USER_ARN] = "responseElements/user/arn",
     [P_UI_TYPE] = "userIdentity/type",
     [P_UI_ARN] = "userIdentity/arn",
     [P_UI_ACCOUNT] = "userIdentity/accountId",
@@ -607,6 +619,57 @@ static void state_free(void *state)
     free(st);
 }
 
+/* Role chains and credential lifecycle: the session key an AssumeRole
+ * minted (so the role's later calls with it lead back to the caller), the
+ * key CreateAccessKey minted, and the identity a lifecycle call targets
+ * (who created a role or a user's key is its probable owner). */
+static int chain_fields(const nw_jval *v, nw_arena *a, nw_str name, nw_event *ev)
+{
+    if (nw_str_eq(ev->service, "sts") && nw_str_starts(name, "AssumeRole")) {
+        ev->issued_credential = nw_jv_str(&v[P_RESP_SESSION_KEY]);
+        ev->target_key = nw_jv_str(&v[P_ROLE_ARN]);
+        return 0;
+    }
+    if (!nw_str_eq(ev->service, "iam"))
+        return 0;
+    if (nw_str_eq(name, "CreateRole")) {
+        ev->target_key = nw_jv_str(&v[P_RESP_ROLE_ARN]);
+        return 0;
+    }
+    if (nw_str_eq(name, "CreateUser")) {
+        ev->target_key = nw_jv_str(&v[P_RESP_USER_ARN]);
+        return 0;
+    }
+    if (nw_str_eq(name, "CreateAccessKey") || nw_str_eq(name, "CreateLoginProfile") ||
+        nw_str_eq(name, "CreateServiceSpecificCredential")) {
+        ev->issued_credential = nw_jv_str(&v[P_RESP_ACCESS_KEY]);
+        /* the user: named in the request, or the caller's own user */
+        nw_str user = nw_jv_str(&v[P_REQ_USER]);
+        if (!user.n)
+            user = nw_jv_str(&v[P_RESP_ACCESS_KEY_USER]);
+        if (!user.n) {
+            if (nw_str_eq(ev->identity_type, "iam_user"))
+                ev->target_key = ev->identity_key;
+            return 0;
+        }
+        if (!ev->account.n)
+            return 0;
+        /* the user's path is not in the event: keyed without it (most users have none) */
+        nw_str partition = NW_STR_LIT("aws");
+        if (nw_str_starts(ev->identity_key, "arn:")) {
+            nw_str rest = nw_str_sub(ev->identity_key, 4, ev->identity_key.n);
+            long c = nw_str_chr(rest, ':');
+            if (c > 0)
+                partition = nw_str_sub(rest, 0, (size_t)c);
+        }
+        nw_str parts[] = {NW_STR_LIT("arn:"), partition, NW_STR_LIT(":iam::"), ev->account, NW_STR_LIT(":user/"),
+                          user};
+        if (!(ev->target_key = nw_cat(a, parts, 6)).p)
+            return NW_DEC_E_NOMEM;
+    }
+    return 0;
+}
+
 static int decode(void *state, nw_decctx *dc, const nw_jval *v, nw_event *ev, nw_err *err)
 {
     const ct_state *st = state;
@@ -696,6 +759,9 @@ static int decode(void *state, nw_decctx *dc, const nw_jval *v, nw_event *ev, nw
     else if (v[P_RESOURCES].type == NW_J_ARRAY &&
              first_resource_arn(st, dc, v[P_RESOURCES].s, &ev->resource) == NW_DEC_E_NOMEM)
         return nw_err_set(err, NW_DEC_E_NOMEM, "out of memory decoding a CloudTrail event");
+
+    if (ev->outcome == NW_OUT_SUCCESS && (rc = chain_fields(v, a, name, ev)))
+        return nw_err_set(err, rc, "out of memory decoding a CloudTrail event");
 
     if (ev->event_id.n) {
         nw_str parts[] = {NW_STR_LIT("aws"), ev->event_id};

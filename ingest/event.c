@@ -9,7 +9,8 @@ int nw_event_persist(nw_event *ev, struct nw_arena *a)
     nw_str *f[] = {&ev->identity_key, &ev->identity_type, &ev->display_name, &ev->account,   &ev->tenant,
                    &ev->session_name, &ev->credential_id, &ev->service,      &ev->action,    &ev->permission,
                    &ev->resource,     &ev->error_code,    &ev->source_ip,    &ev->user_agent, &ev->region,
-                   &ev->event_id,     &ev->origin_key,    &ev->op_key};
+                   &ev->event_id,     &ev->origin_key,    &ev->op_key,       &ev->issued_credential,
+                   &ev->target_key};
     size_t total = 0;
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
         total += f[i]->n;

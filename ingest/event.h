@@ -101,6 +101,10 @@ typedef struct nw_event {
     nw_str event_id;      /* provider's event id as logged */
     nw_str origin_key;    /* original principal of an impersonation / chain, if any */
     nw_str op_key;        /* Azure: operation correlation (one per operation) */
+    nw_str issued_credential; /* a credential this call minted: the ASIA key of an AssumeRole,
+                                 the AKIA key of CreateAccessKey, a GCP key id */
+    nw_str target_key;    /* the identity this call acts on (the role assumed, the user given a
+                             key, the role or service account created), as an identity key */
 
     uint8_t dedupe_id[16]; /* hash of the provider's de-duplication key */
 } nw_event;

@@ -60,6 +60,9 @@ enum {
     G_OP_ID,
     G_OP_FIRST,
     G_OP_LAST,
+    G_EMAIL_ID,
+    G_RESP_NAME,
+    G_RESP_EMAIL,
     G_COUNT
 };
 
@@ -89,6 +92,9 @@ static const char *const paths[G_COUNT] = {
     [G_OP_ID] = "operation/id",
     [G_OP_FIRST] = "operation/first",
     [G_OP_LAST] = "operation/last",
+    [G_EMAIL_ID] = "resource/labels/email_id",
+    [G_RESP_NAME] = "protoPayload/response/name",
+    [G_RESP_EMAIL] = "protoPayload/response/email",
 };
 
 /* serviceAccountDelegationInfo[] and authorizationInfo[] elements */
@@ -585,6 +591,21 @@ static int decode(void *state, nw_decctx *dc, const nw_jval *v, nw_event *ev, nw
     nw_str verb = method_verb(method);
     ev->flags |= (uint16_t)flags_of(service, verb);
     ev->resource = sv(&v[G_RESNAME]);
+    /* credential lifecycle and impersonation: the service account acted on
+     * and the key minted (its creator is the probable owner; a token minted
+     * for it leads back to the caller) */
+    if (nw_str_iends(method, "CreateServiceAccountKey") || nw_str_iends(method, "UploadServiceAccountKey")) {
+        nw_str rn = sv(&v[G_RESP_NAME]);
+        long k = nw_str_find(rn, "/keys/");
+        if (k >= 0)
+            ev->issued_credential = nw_str_sub(rn, (size_t)k + 6, rn.n);
+    }
+    if (nw_str_iends(method, "CreateServiceAccount"))
+        ev->target_key = nw_lower(ar, sv(&v[G_RESP_EMAIL]));
+    else if (nw_str_iends(method, "CreateServiceAccountKey") || nw_str_iends(method, "UploadServiceAccountKey") ||
+             nw_str_iends(method, "GenerateAccessToken") || nw_str_iends(method, "GenerateIdToken") ||
+             nw_str_iends(method, "SignBlob") || nw_str_iends(method, "SignJwt"))
+        ev->target_key = nw_lower(ar, sv(&v[G_EMAIL_ID]));
     ev->source_ip = sv(&v[G_CALLER_IP]);
     ev->user_agent = sv(&v[G_UA]);
     ev->region = first_array_string(&v[G_LOCS]);

@@ -92,7 +92,8 @@ size_t nw_wire_size_bound(const nw_event *ev)
     const nw_str *f[] = {&ev->identity_key, &ev->identity_type, &ev->display_name, &ev->account,   &ev->tenant,
                          &ev->session_name, &ev->credential_id, &ev->service,      &ev->action,    &ev->permission,
                          &ev->resource,     &ev->error_code,    &ev->source_ip,    &ev->user_agent, &ev->region,
-                         &ev->event_id,     &ev->origin_key,    &ev->op_key};
+                         &ev->event_id,     &ev->origin_key,    &ev->op_key,       &ev->issued_credential,
+                         &ev->target_key};
     size_t n = 1024;
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
         n += f[i]->n * 6 + 32;
@@ -153,10 +154,16 @@ long nw_wire_encode(const nw_event *ev, char *buf, size_t cap)
     first = false;
     field(&o, &first, "resource", ev->resource);
     field(&o, &first, "event_id", ev->event_id);
-    for (int i = 0; i < 16; i++)
-        snprintf(hx + 2 * i, 3, "%02x", ev->dedupe_id[i]);
+    static const char hexd[] = "0123456789abcdef"; /* snprintf per byte was a tenth of ingest's CPU */
+    for (int i = 0; i < 16; i++) {
+        hx[2 * i] = hexd[ev->dedupe_id[i] >> 4];
+        hx[2 * i + 1] = hexd[ev->dedupe_id[i] & 15];
+    }
+    hx[32] = '\0';
     field(&o, &first, "dedupe_id", nw_str_mk(hx, 32));
     field(&o, &first, "op_key", ev->op_key);
+    field(&o, &first, "issued_credential", ev->issued_credential);
+    field(&o, &first, "target", ev->target_key);
     if (ev->phase == NW_PHASE_PARTIAL)
         puts_(&o, ",\"phase\":\"partial\"");
     put(&o, "}", 1);
@@ -198,6 +205,8 @@ enum {
     W_DEDUPE,
     W_OPKEY,
     W_PHASE,
+    W_ISSUED,
+    W_TARGET,
     W_COUNT
 };
 
@@ -234,6 +243,8 @@ static const char *const wpaths[W_COUNT] = {
     [W_DEDUPE] = "dedupe_id",
     [W_OPKEY] = "op_key",
     [W_PHASE] = "phase",
+    [W_ISSUED] = "issued_credential",
+    [W_TARGET] = "target",
 };
 
 struct nw_wire {
@@ -322,6 +333,8 @@ int nw_wire_decode(nw_wire *w, const char *buf, size_t len, nw_arena *arena, nw_
     ev->resource = s_(&v[W_RESOURCE]);
     ev->event_id = s_(&v[W_EVENT_ID]);
     ev->op_key = s_(&v[W_OPKEY]);
+    ev->issued_credential = s_(&v[W_ISSUED]);
+    ev->target_key = s_(&v[W_TARGET]);
     if (v[W_SVC_AGENT].type == NW_J_BOOL && v[W_SVC_AGENT].b)
         ev->flags |= NW_EV_SERVICE_AGENT;
     if (v[W_PRIV].type == NW_J_BOOL && v[W_PRIV].b)

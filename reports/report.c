@@ -414,6 +414,171 @@ static int write_md(const char *path, const json_t *head, const struct metrics *
     return close_tmp(f, tmp, path, err);
 }
 
+/* ---- links across shards: minted sessions and identity creators ---- */
+
+struct links {
+    json_t *by_cred;    /* cred_id -> {origin, target} */
+    json_t *by_origin;  /* origin key -> {target key -> {sessions, first, last}} */
+    json_t *creator;    /* target key -> {identity, action, time, event_id} (earliest) */
+};
+
+/* Calls that hand the caller a session as another identity (role
+ * assumption, token minting); keys created for an identity are lifecycle,
+ * not chains. */
+static bool session_action(const char *action)
+{
+    return action && (strstr(action, "AssumeRole") || strstr(action, "GenerateAccessToken") ||
+                      strstr(action, "GenerateIdToken") || strstr(action, "SignJwt") || strstr(action, "SignBlob"));
+}
+
+static int issued_cb(void *ctx, const nw_issued_row *r)
+{
+    struct links *l = ctx;
+    if (!session_action(r->action))
+        return 0;
+    json_t *c = json_object();
+    json_object_set_new(c, "origin", json_string(r->origin_key));
+    json_object_set_new(c, "target", jstr(r->target_key));
+    json_object_set_new(l->by_cred, r->cred_id, c);
+    if (!r->target_key)
+        return 0;
+    json_t *o = json_object_get(l->by_origin, r->origin_key);
+    if (!o) {
+        o = json_object();
+        json_object_set_new(l->by_origin, r->origin_key, o);
+    }
+    json_t *t = json_object_get(o, r->target_key);
+    if (!t) {
+        t = json_object();
+        json_object_set_new(t, "sessions", json_integer(0));
+        json_object_set_new(t, "_first", json_integer(r->time));
+        json_object_set_new(t, "_last", json_integer(r->time));
+        json_object_set_new(o, r->target_key, t);
+    }
+    json_object_set_new(t, "sessions", json_integer(json_integer_value(json_object_get(t, "sessions")) + 1));
+    if (r->time < json_integer_value(json_object_get(t, "_first")))
+        json_object_set_new(t, "_first", json_integer(r->time));
+    if (r->time > json_integer_value(json_object_get(t, "_last")))
+        json_object_set_new(t, "_last", json_integer(r->time));
+    return 0;
+}
+
+static int lifecycle_cb(void *ctx, const nw_lifecycle_row *r)
+{
+    struct links *l = ctx;
+    json_t *c = json_object_get(l->creator, r->target_key);
+    if (c) {
+        json_int_t t = json_integer_value(json_object_get(c, "_t"));
+        if (t < r->time || (t == r->time && strcmp(json_string_value(json_object_get(c, "identity")), r->creator_key) <= 0))
+            return 0;
+    }
+    c = json_object();
+    json_object_set_new(c, "identity", json_string(r->creator_key));
+    json_object_set_new(c, "action", jstr(r->action));
+    json_object_set_new(c, "time", jtime(r->time));
+    json_object_set_new(c, "event_id", jstr(r->event_id));
+    json_object_set_new(c, "_t", json_integer(r->time));
+    json_object_set_new(l->creator, r->target_key, c);
+    return 0;
+}
+
+/* Chain fields of one identity object, from the links. */
+static void add_links(json_t *o, const struct links *l)
+{
+    const char *key = json_string_value(json_object_get(o, "key"));
+    /* who assumed this role: the origins of the sessions it used */
+    json_t *by = json_object();
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(o, "credentials"), i, c)
+    {
+        json_t *link = json_object_get(l->by_cred, json_string_value(json_object_get(c, "id")));
+        if (!link)
+            continue;
+        const char *origin = json_string_value(json_object_get(link, "origin"));
+        if (!origin || strcmp(origin, key) == 0)
+            continue;
+        json_t *e = json_object_get(by, origin);
+        if (!e) {
+            e = json_object();
+            json_object_set_new(e, "identity", json_string(origin));
+            json_object_set_new(e, "sessions", json_integer(0));
+            json_object_set_new(e, "events", json_integer(0));
+            json_object_set_new(e, "last_seen", json_null());
+            json_object_set_new(by, origin, e);
+        }
+        json_object_set_new(e, "sessions", json_integer(json_integer_value(json_object_get(e, "sessions")) + 1));
+        json_object_set_new(e, "events", json_integer(json_integer_value(json_object_get(e, "events")) +
+                                                      json_integer_value(json_object_get(c, "events"))));
+        const char *ls = json_string_value(json_object_get(c, "last_seen"));
+        const char *cur = json_string_value(json_object_get(e, "last_seen"));
+        if (ls && (!cur || strcmp(ls, cur) > 0))
+            json_object_set_new(e, "last_seen", json_string(ls));
+    }
+    json_t *arr = json_array();
+    const char *k;
+    json_t *v;
+    /* object iteration is insertion order (credential id order): sort by identity */
+    size_t n = json_object_size(by);
+    const char **keys = n ? malloc(n * sizeof(*keys)) : NULL;
+    size_t m = 0;
+    json_object_foreach(by, k, v)
+    {
+        if (keys)
+            keys[m++] = k;
+    }
+    for (size_t a = 0; a < m; a++)
+        for (size_t b = a + 1; b < m; b++)
+            if (strcmp(keys[b], keys[a]) < 0) {
+                const char *t = keys[a];
+                keys[a] = keys[b];
+                keys[b] = t;
+            }
+    for (size_t a = 0; a < m; a++)
+        json_array_append(arr, json_object_get(by, keys[a]));
+    free(keys);
+    json_decref(by);
+    json_object_set_new(o, "assumed_by", arr);
+    /* what this identity assumed or minted tokens for */
+    json_t *as = json_array();
+    json_t *targets = json_object_get(l->by_origin, key);
+    if (targets) {
+        size_t nt = json_object_size(targets), mt = 0;
+        const char **tk = nt ? malloc(nt * sizeof(*tk)) : NULL;
+        json_object_foreach(targets, k, v)
+        {
+            if (tk)
+                tk[mt++] = k;
+        }
+        for (size_t a = 0; a < mt; a++)
+            for (size_t b = a + 1; b < mt; b++)
+                if (strcmp(tk[b], tk[a]) < 0) {
+                    const char *t = tk[a];
+                    tk[a] = tk[b];
+                    tk[b] = t;
+                }
+        for (size_t a = 0; a < mt; a++) {
+            json_t *t = json_object_get(targets, tk[a]);
+            json_t *e = json_object();
+            json_object_set_new(e, "identity", json_string(tk[a]));
+            json_object_set_new(e, "sessions", json_incref(json_object_get(t, "sessions")));
+            json_object_set_new(e, "first", jtime(json_integer_value(json_object_get(t, "_first"))));
+            json_object_set_new(e, "last", jtime(json_integer_value(json_object_get(t, "_last"))));
+            json_array_append_new(as, e);
+        }
+        free(tk);
+    }
+    json_object_set_new(o, "assumes", as);
+    json_t *cr = json_object_get(l->creator, key);
+    if (cr) {
+        json_t *p = json_deep_copy(cr);
+        json_object_del(p, "_t");
+        json_object_set_new(o, "created_by", p);
+        if (json_is_null(json_object_get(o, "owner")))
+            json_object_set_new(o, "probable_owner", json_incref(json_object_get(cr, "identity")));
+    }
+}
+
 /* ---- inventory identities of all shards, sorted by key ---- */
 
 struct invrow {
@@ -645,6 +810,7 @@ int nw_report_write(nw_store *const *shards, size_t n, const nw_report_opts *opt
     json_t *findings = json_array(), *cands = NULL;
     struct invlist invl;
     memset(&invl, 0, sizeof invl);
+    struct links links = {json_object(), json_object(), json_object()};
     nw_detect *det = NULL;
     FILE *f = NULL;
     char path[4096], tmp[4200];
@@ -713,6 +879,12 @@ int nw_report_write(nw_store *const *shards, size_t n, const nw_report_opts *opt
             goto out;
         }
     }
+    /* links (minted sessions, creators) of every shard */
+    for (size_t i = 0; i < n; i++) {
+        if ((rc = nw_store_each_issued(shards[i], issued_cb, &links, err)) ||
+            (rc = nw_store_each_lifecycle(shards[i], lifecycle_cb, &links, err)))
+            goto out;
+    }
     /* inventory identities of every shard, sorted */
     for (size_t i = 0; i < n; i++) {
         invl.cur = shards[i];
@@ -758,8 +930,10 @@ int nw_report_write(nw_store *const *shards, size_t n, const nw_report_opts *opt
         nw_store *act_st = best >= 0 ? shards[best] : NULL;
         int kind = act ? nw_store_kind(act->type, act->key, act->human_events, act->machine_events)
                        : nw_store_kind(inv->r.type ? inv->r.type : "unknown", key, 0, 1);
+        json_t *creator = json_object_get(links.creator, key);
+        const char *prob = creator ? json_string_value(json_object_get(creator, "identity")) : NULL;
         if (det) {
-            nw_detect_subject subj = {act_st, act, inv ? inv->st : NULL, inv ? &inv->r : NULL};
+            nw_detect_subject subj = {act_st, act, inv ? inv->st : NULL, inv ? &inv->r : NULL, prob};
             int nf = nw_detect_identity(det, &subj, findings, &kind, err);
             if (nf < 0) {
                 rc = nf;
@@ -771,6 +945,7 @@ int nw_report_write(nw_store *const *shards, size_t n, const nw_report_opts *opt
             rc = err->code ? err->code : NW_REPORT_E_STORE;
             goto out;
         }
+        add_links(o, &links);
         const char *prov_s = json_string_value(json_object_get(o, "provider"));
         const char *type_s = json_string_value(json_object_get(o, "type"));
         int prov = nw_provider_from_name(nw_str_c(prov_s ? prov_s : "unknown"));
@@ -875,6 +1050,9 @@ out:
     json_decref(head);
     json_decref(findings);
     json_decref(cands);
+    json_decref(links.by_cred);
+    json_decref(links.by_origin);
+    json_decref(links.creator);
     invlist_free(&invl);
     nw_detect_free(det);
     return rc;

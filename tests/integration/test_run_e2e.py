@@ -24,11 +24,12 @@ HUMAN = "alice@example.com"
 
 
 def ct_event(eid, time, name, source, identity, key, error=None, ip="192.0.2.44",
-             agent="aws-cli/2.15.30 Python/3.11.8 Linux/6.5.0", read_only=False):
+             agent="aws-cli/2.15.30 Python/3.11.8 Linux/6.5.0", read_only=False, request=None, response=None):
     ev = {
         "eventVersion": "1.11", "userIdentity": identity, "eventTime": time,
         "eventSource": source, "eventName": name, "awsRegion": "us-east-1",
-        "sourceIPAddress": ip, "userAgent": agent, "requestParameters": None,
+        "sourceIPAddress": ip, "userAgent": agent, "requestParameters": request,
+        "responseElements": response,
         "eventID": eid, "readOnly": read_only, "eventType": "AwsApiCall",
         "managementEvent": True, "recipientAccountId": "111122223333",
     }
@@ -99,17 +100,27 @@ def build_inputs(root):
     os.makedirs(os.path.join(root, "aws"))
     os.makedirs(os.path.join(root, "azure"))
     os.makedirs(os.path.join(root, "gcp"))
-    e1 = ct_event("ev-1", "2025-03-04T10:15:09Z", "CreateAccessKey", "iam.amazonaws.com", ROLE_ID, ROLE)
+    # the CI role creates the bot user's key: the role is the user's probable owner
+    e1 = ct_event("ev-1", "2025-03-04T10:15:09Z", "CreateAccessKey", "iam.amazonaws.com", ROLE_ID, ROLE,
+                  request={"userName": "legacy-build-bot"},
+                  response={"accessKey": {"userName": "legacy-build-bot", "accessKeyId": "AKIAEXAMPLELONGKEY01",
+                                          "status": "Active", "createDate": "Mar 4, 2025 10:15:09 AM"}})
     e2 = ct_event("ev-2", "2025-03-05T08:00:00Z", "GetObject", "s3.amazonaws.com", ROLE_ID, ROLE,
                   error="AccessDenied", read_only=True)
     e3 = ct_event("ev-3", "2025-03-01T00:00:00Z", "ListBuckets", "s3.amazonaws.com", USER_ID, USER,
                   read_only=True, ip="203.0.113.9", agent="Boto3/1.34.0 md/Botocore#1.34.0")
+    # the bot user assumes the CI role: the session key the role then uses leads back to the user
+    ea = ct_event("ev-4", "2025-03-04T10:00:00Z", "AssumeRole", "sts.amazonaws.com", USER_ID, USER,
+                  request={"roleArn": ROLE, "roleSessionName": "GitHubActions"},
+                  response={"credentials": {"accessKeyId": "ASIAEXAMPLETEMPKEY01",
+                                            "expiration": "Mar 4, 2025 11:00:00 AM"},
+                            "assumedRoleUser": {"arn": "arn:aws:sts::111122223333:assumed-role/gha-deploy/GitHubActions"}})
     # Records: three events, a duplicate of e1, a number and a malformed element
     body = ('{"Records":[' + json.dumps(e1) + "," + json.dumps(e2) + "," + json.dumps(e1) + ",42,"
             + '{"eventVersion": "1.11", "eventTime": }' + "," + json.dumps(e3) + ","
             # wrong types: userIdentity a string, eventTime a number
             + '{"eventVersion": "1.11", "userIdentity": "oops", "eventTime": 5, "eventSource": "s3.amazonaws.com",'
-              ' "eventName": "GetObject", "eventID": "bad-types"}' + "]}")
+              ' "eventName": "GetObject", "eventID": "bad-types"}' + "," + json.dumps(ea) + "]}")
     with gzip.open(os.path.join(root, "aws", "111122223333_CloudTrail_us-east-1_20250305T0800Z_x.json.gz"), "wt") as f:
         f.write(body)
     # a digest file (skipped) and an empty file (skipped)
@@ -189,12 +200,21 @@ class RunE2E(unittest.TestCase):
         self.assertEqual(r["sources"]["user_agents"], ["aws-cli"])
         self.assertEqual(r["last_source"]["action"], "s3:GetObject")
 
+        # role chain: the role's session key was minted by the user's AssumeRole
+        self.assertEqual([(x["identity"], x["sessions"], x["events"]) for x in r["assumed_by"]], [(USER, 1, 2)])
+        self.assertEqual(r["assumes"], [])
+
         u = self.ids[USER]
-        self.assertEqual((u["kind"], u["type"], u["events"]), ("non_human", "iam_user", 1))
+        self.assertEqual((u["kind"], u["type"], u["events"]), ("non_human", "iam_user", 2))
+        self.assertEqual([(x["identity"], x["sessions"]) for x in u["assumes"]], [(ROLE, 1)])
+        self.assertEqual(u["created_by"]["identity"], ROLE)
+        self.assertEqual(u["created_by"]["event_id"], "ev-1")
+        self.assertEqual(u["probable_owner"], ROLE)
         self.assertEqual([(c["id"], c["kind"]) for c in u["credentials"]],
                          [("AKIAEXAMPLELONGKEY01", "aws_long_term")])
-        self.assertEqual(u["last_source"]["ip"], "203.0.113.9")
-        self.assertEqual(u["sources"]["user_agents"], ["boto3"])
+        self.assertEqual((u["last_source"]["ip"], u["last_source"]["action"]), ("192.0.2.44", "sts:AssumeRole"))
+        self.assertEqual(u["sources"]["user_agents"], ["aws-cli", "boto3"])
+        self.assertEqual(u["services_used"], ["s3", "sts"])
 
         a = self.ids[SP]
         # Start + Success = one operation
@@ -219,7 +239,7 @@ class RunE2E(unittest.TestCase):
         self.assertEqual(rep["schema"], "nhiwatch.report/1")
         self.assertEqual(rep["as_of"], "2025-03-06T11:00:00Z")  # newest event
         self.assertEqual(rep["window_days"], 90)
-        self.assertEqual(rep["inputs"]["events"], 7)
+        self.assertEqual(rep["inputs"]["events"], 8)
         self.assertEqual(rep["inputs"]["identities"], 5)
         self.assertEqual(rep["metrics"]["non_human"], 4)
         self.assertEqual(rep["metrics"]["human"], 1)
@@ -241,9 +261,9 @@ class RunE2E(unittest.TestCase):
         # files: the trail object (6 elements), the digest, PT1H.json (3 lines), activity.json (3 lines)
         self.assertEqual(c["files"], 4)
         self.assertEqual(c["files_empty"], 1)
-        self.assertEqual(c["records"], 13)         # 7 elements + digest + 2 Azure lines + 3 GCP (cut and huge lines are not records)
-        self.assertEqual(c["events"], 9)           # 4 AWS (with the duplicate) + 2 Azure + 3 GCP
-        self.assertEqual(c["events_new"], 7)
+        self.assertEqual(c["records"], 14)         # 8 elements + digest + 2 Azure lines + 3 GCP (cut and huge lines are not records)
+        self.assertEqual(c["events"], 10)          # 5 AWS (with the duplicate) + 2 Azure + 3 GCP
+        self.assertEqual(c["events_new"], 8)
         self.assertEqual(c["events_duplicate"], 1)
         self.assertEqual(c["events_partial"], 1)   # the Azure Start record
         self.assertEqual(c["bad"], 5)              # 42, the malformed element, wrong types, the cut Azure line, the huge line
@@ -257,7 +277,7 @@ class RunE2E(unittest.TestCase):
         out2 = os.path.join(self.tmp.name, "out2")
         again = run("run", "--db", self.db, "--out", out2, self.inp)
         self.assertEqual(again.returncode, 3)
-        self.assertIn("9 events (0 new, 9 already stored, 0 partial)", again.stderr)
+        self.assertIn("10 events (0 new, 10 already stored, 0 partial)", again.stderr)
         with open(os.path.join(out2, "report.json")) as f:
             rep2 = json.load(f)
         a = dict(self.report)

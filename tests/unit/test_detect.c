@@ -93,7 +93,7 @@ static int ident_cb(void *ctx, const nw_ident_row *r)
     nw_err err;
     nw_err_clear(&err);
     int kind;
-    nw_detect_subject s = {st, r, NULL, NULL};
+    nw_detect_subject s = {st, r, NULL, NULL, NULL};
     nw_detect_identity(c->d, &s, c->all, &kind, &err);
     return 0;
 }
