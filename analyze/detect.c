@@ -83,6 +83,7 @@ struct thresholds {
     double unused_share, min_granted_services, min_granted_actions, window_days;
     double rotation_days, warn_days, max_active_keys;
     double max_known[3]; /* network, region, user agent: above this many known values "new" means nothing */
+    double min_runs_dormant, min_runs_react;
 };
 
 struct nw_detect {
@@ -151,7 +152,9 @@ nw_detect *nw_detect_new(const nw_detect_opts *o, nw_err *err)
         need(d->r[R_MULTI_KEY], "max_active", &t->max_active_keys, err) ||
         need(d->r[R_NEW_NETWORK], "max_known_values", &t->max_known[0], err) ||
         need(d->r[R_NEW_REGION], "max_known_values", &t->max_known[1], err) ||
-        need(d->r[R_NEW_UA], "max_known_values", &t->max_known[2], err))
+        need(d->r[R_NEW_UA], "max_known_values", &t->max_known[2], err) ||
+        need(d->r[R_DORMANT], "min_observations", &t->min_runs_dormant, err) ||
+        need(d->r[R_REACTIVATED], "min_observations", &t->min_runs_react, err))
         goto out_fail;
     if (!d->ar || !d->candidates) {
         nw_err_set(err, NW_DETECT_E_NOMEM, "out of memory");
@@ -389,7 +392,7 @@ static int cmp_i64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static double period_of(const struct day *days, size_t n, int64_t until_day)
+static double period_of(const struct day *days, size_t n, int64_t until_day, double min_runs)
 {
     int64_t starts[512];
     size_t ns = 0;
@@ -403,8 +406,8 @@ static double period_of(const struct day *days, size_t n, int64_t until_day)
         }
         prev = days[i].day;
     }
-    if (ns < 2)
-        return 0;
+    if (ns < 2 || (double)ns < min_runs)
+        return 0; /* too few runs to trust a rhythm */
     int64_t gaps[511];
     for (size_t i = 1; i < ns; i++)
         gaps[i - 1] = starts[i] - starts[i - 1];
@@ -487,7 +490,15 @@ static void detect_dormant(struct subj *s, json_t *out)
     int64_t grace_from = newest_grace(s);
     bool in_grace = grace_from && d->as_of - grace_from < (int64_t)(t->grace_days * NW_US_PER_DAY);
     if (!last_ok) {
-        if (in_grace) {
+        /* never seen acting: a finding only when the inventory shows access
+         * it could use (first-party and ownerless entries hold none) */
+        size_t active = 0;
+        for (size_t i = 0; i < s->icreds.n; i++)
+            active += s->icreds.v[i].active;
+        size_t allows = 0;
+        for (size_t i = 0; i < s->grants.n; i++)
+            allows += strcmp(s->grants.v[i].effect, "allow") == 0;
+        if (in_grace || (!s->act && allows == 0 && active == 0 && !(s->inv && s->inv->console == 1))) {
             json_decref(ev);
             return;
         }
@@ -506,7 +517,7 @@ static void detect_dormant(struct subj *s, json_t *out)
         json_array_append_new(out, finding(s, R_NEVER_USED, NULL, NULL, ev, NULL));
         return;
     }
-    double period = period_of(s->days.v, s->days.n, d->as_of_day);
+    double period = period_of(s->days.v, s->days.n, d->as_of_day, t->min_runs_dormant);
     double limit = t->dormant_days;
     if (period * t->rhythm_factor > limit)
         limit = period * t->rhythm_factor;
@@ -589,7 +600,7 @@ static void detect_reactivation(struct subj *s, json_t *out)
         return;
     const struct day *first = &s->days.v[i], *prev = &s->days.v[i - 1];
     int64_t gap = first->day - prev->day;
-    double period = period_of(s->days.v, i, prev->day);
+    double period = period_of(s->days.v, i, prev->day, t->min_runs_react);
     if ((double)gap < t->gap_days || (double)gap <= period * t->rhythm_factor)
         return;
     int64_t since = 0, priv = 0;
@@ -921,6 +932,9 @@ static size_t used_iam_actions(struct subj *s, char (*out)[128], size_t max)
         const struct used *u = &s->used.v[i];
         if (u->successes <= 0)
             continue;
+        /* granted versus used over the observation window */
+        if ((double)(s->d->as_of - u->last) > s->d->t.window_days * (double)NW_US_PER_DAY)
+            continue;
         if (strcmp(s->provider, "aws") == 0) {
             const char *colon = strchr(u->action, ':');
             if (!colon)
@@ -940,18 +954,39 @@ static size_t used_iam_actions(struct subj *s, char (*out)[128], size_t max)
 struct role_ctx {
     struct svcset *svcs;
     const char *provider;
+    const nw_rules *rules;
     bool all;
 };
+
+/* Role boilerplate that says nothing about which services a role is for:
+ * reads everywhere, support tickets, deployments, alert rules, health. */
+static bool ancillary(const char *provider, const char *action)
+{
+    static const char *const az[] = {"Microsoft.Support/",        "Microsoft.Resources/",
+                                     "Microsoft.Insights/",       "Microsoft.ResourceHealth/",
+                                     "Microsoft.Authorization/*/read", "Microsoft.Features/"};
+    size_t n = strlen(action);
+    if (n >= 5 && strcasecmp(action + n - 5, "/read") == 0)
+        return true;
+    if (strcmp(provider, "azure") != 0)
+        return false;
+    for (size_t i = 0; i < sizeof az / sizeof az[0]; i++)
+        if (strncasecmp(action, az[i], strlen(az[i])) == 0)
+            return true;
+    return false;
+}
 
 static void role_action_cb(void *ctx, const char *action, bool not_action)
 {
     struct role_ctx *rc = ctx;
     if (not_action)
         return;
-    if (strcmp(action, "*") == 0 || strcmp(action, "*/read") == 0) {
+    if (strcmp(action, "*") == 0) {
         rc->all = true;
         return;
     }
+    if (ancillary(rc->provider, action) || nw_rules_unobservable(rc->rules, rc->provider, nw_str_c(action)))
+        return;
     char svc[96];
     service_of(rc->provider, action, svc, sizeof svc);
     if (strchr(svc, '*'))
@@ -964,7 +999,7 @@ static void detect_over_privileged(struct subj *s, json_t *out)
 {
     nw_detect *d = s->d;
     const struct thresholds *t = &d->t;
-    size_t allows = 0;
+    size_t allows = 0, unknown_roles = 0;
     bool admin = false, all_services = false;
     struct svcset *granted = calloc(1, sizeof(*granted)), *usedsv = calloc(1, sizeof(*usedsv));
     char (*used)[128] = calloc(512, 128);
@@ -989,15 +1024,12 @@ static void detect_over_privileged(struct subj *s, json_t *out)
                 svc_add(granted, svc);
         } else {
             /* roles: expand through the rule set's role table */
-            struct role_ctx rc = {granted, s->provider, false};
+            struct role_ctx rc = {granted, s->provider, d->rules, false};
             size_t k = nw_rules_role_actions(d->rules, s->provider, g->action, role_action_cb, &rc);
             if (rc.all)
                 all_services = true;
-            else if (k == 0) {
-                char svc[96];
-                service_of(s->provider, g->action, svc, sizeof svc);
-                svc_add(granted, svc);
-            }
+            else if (k == 0)
+                unknown_roles++; /* a role we have no definition of: its services are not known */
         }
     }
     if (!allows)
@@ -1059,6 +1091,7 @@ static void detect_over_privileged(struct subj *s, json_t *out)
         if (share >= t->unused_share) {
             json_t *ev = json_object();
             json_object_set_new(ev, "granted_services", json_integer((json_int_t)granted->n));
+            json_object_set_new(ev, "roles_without_definition", json_integer((json_int_t)unknown_roles));
             json_object_set_new(ev, "used_services", us);
             json_object_set_new(ev, "unused_services", un);
             json_object_set_new(ev, "unused_share", json_real(floor(share * 100) / 100));
@@ -1225,10 +1258,12 @@ int nw_detect_identity(nw_detect *d, const nw_detect_subject *in, json_t *findin
     s.key = in->act ? in->act->key : in->inv->key;
     s.provider = in->act ? in->act->provider : in->inv->provider;
     s.type = in->act ? in->act->type : (in->inv->type ? in->inv->type : "unknown");
-    if (in->act)
+    if (in->act) {
         s.kind = nw_store_kind(s.type, s.key, in->act->human_events, in->act->machine_events);
-    else
-        s.kind = nw_store_kind(s.type, s.key, 0, 1);
+    } else {
+        int k = in->inv->kind ? nw_kind_from_name(nw_str_c(in->inv->kind)) : -1;
+        s.kind = k >= 0 ? k : nw_store_kind(s.type, s.key, 0, 0);
+    }
     if (in->inv && in->inv->console == 1 && strcmp(s.type, "iam_user") == 0 && in->inv->mfa == 1 &&
         (!in->act || in->act->human_events > 0))
         s.kind = NW_KIND_HUMAN; /* a console user with MFA who signs in is a person */

@@ -153,6 +153,16 @@ static bool match(const nw_jval *v)
 
 static nw_str sv(const nw_jval *v) { return nw_str_trim(nw_jv_str(v)); }
 
+/* A zone (us-east4-c) names its region (us-east4) plus a letter: the region
+ * is what "new region" means, a new zone of a known region is not. */
+static nw_str zone_region(nw_str z)
+{
+    if (z.n >= 5 && z.p[z.n - 2] == '-' && z.p[z.n - 1] >= 'a' && z.p[z.n - 1] <= 'z' && z.p[z.n - 3] >= '0' &&
+        z.p[z.n - 3] <= '9')
+        return nw_str_sub(z, 0, z.n - 2);
+    return z;
+}
+
 static long ifind(nw_str a, const char *needle)
 {
     size_t n = strlen(needle);
@@ -615,6 +625,7 @@ static int decode(void *state, nw_decctx *dc, const nw_jval *v, nw_event *ev, nw
         ev->region = sv(&v[G_ZONE]);
     if (!ev->region.n)
         ev->region = sv(&v[G_REGION]);
+    ev->region = zone_region(ev->region);
 
     bool ptread = nw_str_ieq(az.permission_type, "DATA_READ") || nw_str_ieq(az.permission_type, "ADMIN_READ");
     bool ptwrite = nw_str_ieq(az.permission_type, "DATA_WRITE") || nw_str_ieq(az.permission_type, "ADMIN_WRITE");

@@ -154,8 +154,8 @@ int main(void)
 
     daily(dorm, 0, 59, 3);
     daily(near, 0, 91, 3);
-    add(quarterly, "iam_role", 0, 5, NW_OUT_SUCCESS, "s3:PutObject", "s3", "10.0.0.2", 0);
-    add(quarterly, "iam_role", 91, 5, NW_OUT_SUCCESS, "s3:PutObject", "s3", "10.0.0.2", 0);
+    for (int q = -273; q <= 91; q += 91) /* five quarterly runs: a rhythm of 91 days */
+        add(quarterly, "iam_role", q, 5, NW_OUT_SUCCESS, "s3:PutObject", "s3", "10.0.0.2", 0);
     daily(react, 0, 119, 2);
     add(react, "iam_role", 177, 4, NW_OUT_SUCCESS, "iam:CreateAccessKey", "iam", "10.0.0.1", NW_EV_PRIVILEGED);
     daily(spiky, 0, 178, 60);
@@ -195,6 +195,14 @@ int main(void)
     /* a day later the near-dormant one crosses 90 days */
     json_t *fs2 = findings_as_of("2026-07-01T12:00:00Z");
     CHECK_INT(has(fs2, near, "NHI-DORMANT-001"), 1);
+    json_decref(fs2);
+    /* 109 days after its last run the quarterly job is still inside 1.5 x its rhythm */
+    fs2 = findings_as_of("2026-07-20T12:00:00Z");
+    CHECK_INT(has(fs2, quarterly, "NHI-DORMANT-001"), 0);
+    json_decref(fs2);
+    /* ... and past it at 140 days */
+    fs2 = findings_as_of("2026-08-20T12:00:00Z");
+    CHECK_INT(has(fs2, quarterly, "NHI-DORMANT-001"), 1);
     json_decref(fs2);
 
     /* reactivation: silent days 120..176 (57 days) then active; first action privileged */

@@ -225,7 +225,7 @@ static void test_first13(void)
     CHECK_STR(rs.r[5].ev.identity_key, "user@mycompany.com");
     CHECK_STR(rs.r[5].ev.region, "eu");
     CHECK_INT(rs.r[6].ev.phase, NW_PHASE_COMPLETE);
-    CHECK_STR(rs.r[6].ev.region, "us-central1-a"); /* no currentLocations: resource.labels.zone */
+    CHECK_STR(rs.r[6].ev.region, "us-central1"); /* the zone us-central1-a, as its region */ /* no currentLocations: resource.labels.zone */
     /* line 10: system:anonymous */
     CHECK_INT(rs.r[9].rc, NW_DECODE_SKIP);
     CHECK_CSTR(rs.r[9].msg, "GCP unauthenticated request (system:anonymous) to 'io.k8s.get'");
@@ -349,7 +349,7 @@ static void test_handmade(void)
     CHECK_INT(rs.r[4].ev.phase, NW_PHASE_PARTIAL);
     CHECK_INT(rs.r[5].ev.phase, NW_PHASE_COMPLETE);
     CHECK(nw_str_eqs(rs.r[4].ev.op_key, rs.r[5].ev.op_key));
-    CHECK_STR(rs.r[4].ev.region, "europe-west1-b");
+    CHECK_STR(rs.r[4].ev.region, "europe-west1"); /* zone europe-west1-b */
     /* #6: refused impersonation with an empty authenticationInfo */
     CHECK_INT(rs.r[6].rc, NW_DEC_E_IDENTITY);
     /* #7 Access Transparency, #8 a non-audit payload */
