@@ -94,6 +94,11 @@ struct nw_detect {
     struct thresholds t;
     nw_arena *ar;
     json_t *candidates;
+    /* per rule, shared by all its findings (json_incref): a large estate
+     * has tens of thousands of findings, each would otherwise carry its own
+     * copy of these texts */
+    json_t *j_kind[R_COUNT], *j_rule[R_COUNT], *j_sev[R_COUNT], *j_title[R_COUNT], *j_comp[R_COUNT], *j_rec[R_COUNT];
+    json_t *j_provider[4];
 };
 
 static int need(const nw_rule *rule, const char *name, double *out, nw_err *err)
@@ -127,6 +132,17 @@ nw_detect *nw_detect_new(const nw_detect_opts *o, nw_err *err)
             goto out_fail;
         }
     }
+    for (int i = 0; i < R_COUNT; i++) {
+        const nw_rule *r = d->r[i];
+        d->j_kind[i] = json_string(rspecs[i].kind);
+        d->j_rule[i] = json_string(r->id);
+        d->j_sev[i] = json_string(r->severity);
+        d->j_title[i] = json_string(r->title);
+        d->j_comp[i] = r->compliance ? json_deep_copy(r->compliance) : json_array();
+        d->j_rec[i] = r->remediation ? json_string(r->remediation) : json_null();
+    }
+    for (int p = 0; p < 4; p++)
+        d->j_provider[p] = json_string(nw_provider_name(p));
     struct thresholds *t = &d->t;
     if (need(d->r[R_DORMANT], "dormant_days", &t->dormant_days, err) ||
         need(d->r[R_DORMANT], "grace_days", &t->grace_days, err) ||
@@ -172,6 +188,16 @@ void nw_detect_free(nw_detect *d)
         return;
     nw_arena_free(d->ar);
     json_decref(d->candidates);
+    for (int i = 0; i < R_COUNT; i++) {
+        json_decref(d->j_kind[i]);
+        json_decref(d->j_rule[i]);
+        json_decref(d->j_sev[i]);
+        json_decref(d->j_title[i]);
+        json_decref(d->j_comp[i]);
+        json_decref(d->j_rec[i]);
+    }
+    for (int p = 0; p < 4; p++)
+        json_decref(d->j_provider[p]);
     free(d);
 }
 
@@ -357,28 +383,36 @@ static json_t *js(const char *x) { return x && *x ? json_string(x) : json_null()
 static json_t *finding(struct subj *s, int r, const char *cred, const char *title_extra, json_t *evidence,
                        const char *severity_override)
 {
-    const nw_rule *rule = s->d->r[r];
+    nw_detect *d = s->d;
+    const nw_rule *rule = d->r[r];
     char idb[24];
     json_t *f = json_object();
     json_object_set_new(f, "id", json_string(nw_finding_id(rule->id, s->key, cred, idb)));
-    json_object_set_new(f, "kind", json_string(rspecs[r].kind));
-    json_object_set_new(f, "rule", json_string(rule->id));
-    json_object_set_new(f, "severity", json_string(severity_override ? severity_override : rule->severity));
+    json_object_set(f, "kind", d->j_kind[r]);
+    json_object_set(f, "rule", d->j_rule[r]);
+    if (severity_override)
+        json_object_set_new(f, "severity", json_string(severity_override));
+    else
+        json_object_set(f, "severity", d->j_sev[r]);
     if (title_extra) {
         char t[512];
         snprintf(t, sizeof t, "%s: %s", rule->title, title_extra);
         json_object_set_new(f, "title", json_string(t));
     } else {
-        json_object_set_new(f, "title", json_string(rule->title));
+        json_object_set(f, "title", d->j_title[r]);
     }
     json_object_set_new(f, "identity", json_string(s->key));
-    json_object_set_new(f, "provider", json_string(s->provider));
+    int p = nw_provider_from_name(nw_str_c(s->provider));
+    if (p > 0)
+        json_object_set(f, "provider", d->j_provider[p]);
+    else
+        json_object_set_new(f, "provider", json_string(s->provider));
     json_object_set_new(f, "identity_type", json_string(s->type));
     if (cred)
         json_object_set_new(f, "credential", json_string(cred));
     json_object_set_new(f, "evidence", evidence);
-    json_object_set_new(f, "compliance", rule->compliance ? json_deep_copy(rule->compliance) : json_array());
-    json_object_set_new(f, "recommendation", js(rule->remediation));
+    json_object_set(f, "compliance", d->j_comp[r]);
+    json_object_set(f, "recommendation", d->j_rec[r]);
     return f;
 }
 
@@ -985,13 +1019,13 @@ static void role_action_cb(void *ctx, const char *action, bool not_action)
         rc->all = true;
         return;
     }
-    if (ancillary(rc->provider, action) || nw_rules_unobservable(rc->rules, rc->provider, nw_str_c(action)))
+    if (ancillary(rc->provider, action))
         return;
     char svc[96];
     service_of(rc->provider, action, svc, sizeof svc);
     if (strchr(svc, '*'))
         rc->all = true;
-    else
+    else if (rc->svcs)
         svc_add(rc->svcs, svc);
 }
 
@@ -1075,8 +1109,11 @@ static void detect_over_privileged(struct subj *s, json_t *out)
         }
         goto out;
     }
-    /* service level: share of granted services never used */
-    if ((double)granted->n >= t->min_granted_services) {
+    /* service level: share of granted services never used (AWS policies
+     * name services); Azure and GCP grant roles, and a built-in role spans
+     * several providers by design: there the unit is the role, used when
+     * any of its services was used */
+    if (strcmp(s->provider, "aws") == 0 && (double)granted->n >= t->min_granted_services) {
         size_t unused = 0;
         json_t *un = json_array(), *us = json_array();
         for (size_t i = 0; i < granted->n; i++) {
@@ -1091,7 +1128,6 @@ static void detect_over_privileged(struct subj *s, json_t *out)
         if (share >= t->unused_share) {
             json_t *ev = json_object();
             json_object_set_new(ev, "granted_services", json_integer((json_int_t)granted->n));
-            json_object_set_new(ev, "roles_without_definition", json_integer((json_int_t)unknown_roles));
             json_object_set_new(ev, "used_services", us);
             json_object_set_new(ev, "unused_services", un);
             json_object_set_new(ev, "unused_share", json_real(floor(share * 100) / 100));
@@ -1100,6 +1136,54 @@ static void detect_over_privileged(struct subj *s, json_t *out)
         } else {
             json_decref(un);
             json_decref(us);
+        }
+    } else if (strcmp(s->provider, "aws") != 0) {
+        json_t *ru = json_array(), *rn = json_array(), *ro = json_array(), *rk = json_array();
+        for (size_t i = 0; i < s->grants.n; i++) {
+            const struct grant *g = &s->grants.v[i];
+            if (strcmp(g->effect, "allow") != 0 || g->admin)
+                continue;
+            struct role_ctx rc = {NULL, s->provider, d->rules, false};
+            struct svcset *rs = calloc(1, sizeof(*rs));
+            if (!rs)
+                break;
+            rc.svcs = rs;
+            size_t k = nw_rules_role_actions(d->rules, s->provider, g->action, role_action_cb, &rc);
+            size_t kd = nw_rules_role_data_actions(d->rules, s->provider, g->action, NULL, NULL);
+            json_t *name = json_string(g->action);
+            if (k == 0 && kd == 0)
+                json_array_append_new(rk, name); /* no definition: cannot say */
+            else if (rs->n == 0 && !rc.all)
+                json_array_append_new(ro, name); /* data-plane only: not in the audit log */
+            else {
+                bool hit = rc.all && usedsv->n > 0;
+                for (size_t j = 0; j < rs->n && !hit; j++)
+                    hit = svc_has(usedsv, rs->v[j]);
+                json_array_append_new(hit ? ru : rn, name);
+            }
+            free(rs);
+        }
+        size_t counted = json_array_size(ru) + json_array_size(rn);
+        double share = counted ? (double)json_array_size(rn) / (double)counted : 0;
+        if ((double)counted >= t->min_granted_services && share >= t->unused_share) {
+            json_t *ev = json_object();
+            json_object_set_new(ev, "granted_roles", json_integer((json_int_t)counted));
+            json_object_set_new(ev, "used_roles", ru);
+            json_object_set_new(ev, "unused_roles", rn);
+            json_object_set_new(ev, "unobservable_roles", ro);
+            json_object_set_new(ev, "roles_without_definition", rk);
+            json_t *us = json_array();
+            for (size_t i = 0; i < usedsv->n; i++)
+                json_array_append_new(us, json_string(usedsv->v[i]));
+            json_object_set_new(ev, "used_services", us);
+            json_object_set_new(ev, "unused_share", json_real(floor(share * 100) / 100));
+            json_object_set_new(ev, "window_days", json_real(t->window_days));
+            json_array_append_new(out, finding(s, R_UNUSED_SERVICES, NULL, NULL, ev, NULL));
+        } else {
+            json_decref(ru);
+            json_decref(rn);
+            json_decref(ro);
+            json_decref(rk);
         }
     }
     /* action level, where grants list actions (AWS) */

@@ -2424,29 +2424,16 @@ static int dispatch(imp *im, int fmt, json_t *root)
     return bad(im, "internal: no importer for format %d", fmt);
 }
 
-int nw_inventory_import(nw_store *st, const char *path, const nw_import_opts *opts, nw_import_result *res,
-                        nw_err *err)
+/* Import buf[0..len) (NUL-terminated at len; the CSV reader writes into it) as the file `source`. */
+static int import_text(nw_store *st, const char *source, char *buf, size_t len, const nw_import_opts *opts,
+                       nw_import_result *res, nw_err *err)
 {
-    nw_err local;
-    if (!err) {
-        nw_err_clear(&local);
-        err = &local;
-    }
-    snprintf(err->source, sizeof err->source, "%s", path);
-    err->line = 0;
-    err->record = 0;
-    err->offset = -1;
     nw_import_result r = {0};
     imp im = {.db = nw_store_db(st), .opts = opts, .err = err};
-    char *buf = NULL, *real = NULL;
-    size_t len = 0;
     json_t *root = NULL;
     bool own_tx = false, in_tx = false;
-    int rc = read_file(path, &buf, &len, err);
-    if (rc)
-        goto out_free;
-    real = realpath(path, NULL);
-    im.source = real ? real : path;
+    int rc = 0;
+    im.source = source;
     if (!(im.ar = nw_arena_new(64 * 1024))) {
         rc = nomem(&im);
         goto out_free;
@@ -2558,11 +2545,67 @@ out_free:
     for (int s = 0; s < I_COUNT; s++)
         sqlite3_finalize(im.s[s]);
     json_decref(root);
-    free(buf);
-    free(real);
     nw_map_free(im.az_logs);
     nw_map_free(im.aws_users);
     nw_arena_free(im.ar);
+    return rc;
+}
+
+static void import_err_init(nw_err *err, const char *source)
+{
+    snprintf(err->source, sizeof err->source, "%s", source);
+    err->line = 0;
+    err->record = 0;
+    err->offset = -1;
+}
+
+int nw_inventory_import(nw_store *st, const char *path, const nw_import_opts *opts, nw_import_result *res,
+                        nw_err *err)
+{
+    nw_err local;
+    if (!err) {
+        nw_err_clear(&local);
+        err = &local;
+    }
+    import_err_init(err, path);
+    char *buf = NULL;
+    size_t len = 0;
+    int rc = read_file(path, &buf, &len, err);
+    if (rc) {
+        if (res)
+            memset(res, 0, sizeof *res);
+        return rc;
+    }
+    char *real = realpath(path, NULL);
+    rc = import_text(st, real ? real : path, buf, len, opts, res, err);
+    free(buf);
+    free(real);
+    return rc;
+}
+
+int nw_inventory_import_buffer(nw_store *st, const char *name, const char *buf, size_t len,
+                               const nw_import_opts *opts, nw_import_result *res, nw_err *err)
+{
+    nw_err local;
+    if (!err) {
+        nw_err_clear(&local);
+        err = &local;
+    }
+    import_err_init(err, name);
+    if (res)
+        memset(res, 0, sizeof *res);
+    if (len > (size_t)NW_INV_MAX_FILE)
+        return nw_err_set(err, NW_INV_E_OPEN, "%zu bytes, over the %lld byte limit for an export", len,
+                          (long long)NW_INV_MAX_FILE);
+    /* the CSV reader relies on the NUL that read_file puts after the text */
+    char *copy = malloc(len + 1);
+    if (!copy)
+        return nw_err_set(err, NW_INV_E_NOMEM, "out of memory");
+    if (len)
+        memcpy(copy, buf, len);
+    copy[len] = '\0';
+    int rc = import_text(st, name, copy, len, opts, res, err);
+    free(copy);
     return rc;
 }
 

@@ -39,6 +39,7 @@
 #define NW_INVENTORY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "../core/nw_err.h"
@@ -94,6 +95,11 @@ typedef struct nw_import_result {
  * path in err->source. Returns 0 or a negative nw_inv_error. */
 int nw_inventory_import(nw_store *st, const char *path, const nw_import_opts *opts, nw_import_result *res,
                         nw_err *err);
+/* The same from a buffer (len bytes, need not be NUL-terminated; copied):
+ * name stands for the path (rows are replaced by name, err->source is
+ * name). Over NW_INV_MAX_FILE is NW_INV_E_OPEN. For tests and fuzzing. */
+int nw_inventory_import_buffer(nw_store *st, const char *name, const char *buf, size_t len,
+                               const nw_import_opts *opts, nw_import_result *res, nw_err *err);
 const char *nw_inv_format_name(int format);
 const char *nw_inv_strerror(int code);
 

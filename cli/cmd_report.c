@@ -7,15 +7,27 @@
 #include "../analyze/policy.h"
 #include "../analyze/rules.h"
 #include "../analyze/store.h"
+#include "../ingest/kafka.h"
+#include "../reports/alerts.h"
+#include "../reports/collect.h"
 #include "cli.h"
 
 static void usage(FILE *f)
 {
     fputs("usage: nhiwatch report --db FILE [--db FILE ...] [--out DIR] [--as-of TIME] [--policy FILE]\n"
-          "                       [--rules DIR] [--quiet]\n"
+          "                       [--rules DIR] [--format LIST] [--baseline REPORT] [--record]\n"
+          "                       [--alerts SINK ...] [--quiet]\n"
           "\n"
-          "Write report.json and report.md from one database, or from the shards that\n"
-          "several `analyze` workers wrote (each holds a disjoint set of identities).\n",
+          "Write the report from one database, or from the shards that several\n"
+          "`analyze` workers wrote (each holds a disjoint set of identities).\n"
+          "\n"
+          "  --format LIST         json,md,html,csv,remediation or all (default json,md)\n"
+          "  --baseline REPORT     previous report.json (or its folder): drift in the new report\n"
+          "  --record              keep this report's metrics in the (first) database: `nhiwatch trend`\n"
+          "  --max-cards N         identity cards in report.html, most severe first (default 500)\n"
+          NW_CLI_ALERTS_USAGE
+          "With --record or --alerts the first --db is opened for writing (report history,\n"
+          "alert state); the others stay read-only.\n",
           f);
 }
 
@@ -23,13 +35,30 @@ static void usage(FILE *f)
 
 int nw_cmd_report(int argc, char **argv)
 {
-    enum { O_DB = 256, O_OUT, O_ASOF, O_POLICY, O_RULES };
+    enum { O_DB = 256, O_OUT, O_ASOF, O_POLICY, O_RULES, O_FORMAT, O_BASELINE, O_RECORD, O_ALERTS, O_AFMT, O_BROKERS, O_MAX_CARDS };
     static const struct option lo[] = {
-        {"db", required_argument, NULL, O_DB},   {"out", required_argument, NULL, O_OUT},
-        {"as-of", required_argument, NULL, O_ASOF}, {"quiet", no_argument, NULL, 'q'},
-        {"policy", required_argument, NULL, O_POLICY}, {"rules", required_argument, NULL, O_RULES},
-        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
+        {"db", required_argument, NULL, O_DB},
+        {"out", required_argument, NULL, O_OUT},
+        {"as-of", required_argument, NULL, O_ASOF},
+        {"quiet", no_argument, NULL, 'q'},
+        {"policy", required_argument, NULL, O_POLICY},
+        {"rules", required_argument, NULL, O_RULES},
+        {"format", required_argument, NULL, O_FORMAT},
+        {"baseline", required_argument, NULL, O_BASELINE},
+        {"record", no_argument, NULL, O_RECORD},
+        {"alerts", required_argument, NULL, O_ALERTS},
+        {"alert-format", required_argument, NULL, O_AFMT},
+        {"brokers", required_argument, NULL, O_BROKERS},
+        {"max-cards", required_argument, NULL, O_MAX_CARDS},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
+    unsigned formats = 0;
+    const char *baseline = NULL;
+    bool record = false;
+    size_t max_cards = 0;
+    nw_cli_alerts al;
+    memset(&al, 0, sizeof al);
     const char *dbs[MAX_SHARDS];
     size_t ndb = 0;
     const char *out = "nhiwatch-report", *policy_path = NULL, *rules_dir = NULL;
@@ -37,8 +66,47 @@ int nw_cmd_report(int argc, char **argv)
     bool quiet = false;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "qh", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "qhX:F:", lo, NULL)) != -1) {
         switch (c) {
+        case O_FORMAT: {
+            nw_err fe;
+            nw_err_clear(&fe);
+            if (nw_formats_parse(optarg, &formats, &fe)) {
+                nw_cli_error("--format: %s", fe.msg);
+                nw_kafka_conf_free(al.kafka);
+                return NW_EXIT_USAGE;
+            }
+            break;
+        }
+        case O_BASELINE:
+            baseline = optarg;
+            break;
+        case O_MAX_CARDS: {
+            uint64_t v;
+            if (nw_cli_size(optarg, &v) || v == 0) {
+                nw_cli_error("--max-cards needs a positive number, not '%s'", optarg);
+                nw_kafka_conf_free(al.kafka);
+                return NW_EXIT_USAGE;
+            }
+            max_cards = (size_t)v;
+            break;
+        }
+        case O_RECORD:
+            record = true;
+            break;
+        case O_ALERTS:
+        case O_AFMT:
+        case O_BROKERS:
+        case 'X':
+        case 'F':
+            if (nw_cli_alerts_opt(&al, c == O_ALERTS ? "alerts" : c == O_AFMT ? "alert-format" : c == O_BROKERS ? "brokers"
+                                       : c == 'X'    ? "X"
+                                                     : "F",
+                                  optarg)) {
+                nw_kafka_conf_free(al.kafka);
+                return NW_EXIT_USAGE;
+            }
+            break;
         case O_DB:
             if (ndb == MAX_SHARDS) {
                 nw_cli_error("report: at most %d databases", MAX_SHARDS);
@@ -66,35 +134,54 @@ int nw_cmd_report(int argc, char **argv)
             break;
         case 'h':
             usage(stdout);
+            nw_kafka_conf_free(al.kafka);
             return NW_EXIT_OK;
         default:
             usage(stderr);
+            nw_kafka_conf_free(al.kafka);
             return NW_EXIT_USAGE;
         }
     }
     if (ndb == 0 || optind != argc) {
         usage(stderr);
+        nw_kafka_conf_free(al.kafka);
         return NW_EXIT_USAGE;
     }
     nw_rules *rules = NULL;
     nw_policy *policy = NULL;
-    if (nw_cli_load_config(rules_dir, policy_path, &rules, &policy))
+    if (nw_cli_load_config(rules_dir, policy_path, &rules, &policy)) {
+        nw_kafka_conf_free(al.kafka);
         return NW_EXIT_ERROR;
+    }
     nw_store *st[MAX_SHARDS];
-    nw_store_opts so = {NW_STORE_READONLY, 0};
+    bool writer = record || al.nsinks; /* the first database keeps the history and the alert state */
     int rc = NW_EXIT_OK;
     size_t opened = 0;
     for (; opened < ndb; opened++) {
         nw_err err;
         nw_err_clear(&err);
+        nw_store_opts so = {opened == 0 && writer ? 0u : NW_STORE_READONLY, 0};
         if (nw_store_open(dbs[opened], &so, &st[opened], &err)) {
             nw_cli_error("%s", err.msg);
             rc = NW_EXIT_ERROR;
             break;
         }
     }
+    nw_alerter *alerter = NULL;
+    if (rc == NW_EXIT_OK) {
+        bool failed = false;
+        alerter = nw_cli_alerter_open(&al, st[0], rules, &failed);
+        if (failed)
+            rc = NW_EXIT_ERROR;
+    }
+    if (rc == NW_EXIT_OK) {
+        nw_cli_report r = {out,    as_of,  quiet,  rules, policy, formats, baseline, record, writer ? st[0] : NULL,
+                           alerter, max_cards};
+        rc = nw_cli_report_write(st, ndb, &r);
+    }
+    int arc = nw_cli_alerter_close(alerter, &al, quiet);
     if (rc == NW_EXIT_OK)
-        rc = nw_write_reports(st, ndb, out, as_of, quiet, rules, policy);
+        rc = arc;
     for (size_t i = 0; i < opened; i++)
         nw_store_close(st[i]);
     nw_rules_free(rules);

@@ -21,7 +21,14 @@ static void usage(FILE *f)
           "  inventory          list the identities in a database\n"
           "  stats              what was ingested: files, events, skipped, bad\n"
           "  import FILE...     import IAM exports: identities, credentials, grants\n"
+          "  trend              how the recorded report metrics moved (report --record)\n"
+          "  watch              after a remediation: disabled identities still needed, or safe to delete\n"
           "  version            print the version\n"
+          "\n"
+          "streaming mode (Kafka; see docs/streaming.md):\n"
+          "  ship INPUT...      produce raw audit records to a topic, one message per event\n"
+          "  ingest             worker: raw topics -> normalized events topic (nhi.events)\n"
+          "  analyze            worker: normalized events -> this worker's database shard\n"
           "\n"
           "`nhiwatch COMMAND --help` describes a command.\n",
           f);
@@ -44,6 +51,16 @@ int main(int argc, char **argv)
         return nw_cmd_stats(argc - 1, argv + 1);
     if (strcmp(cmd, "import") == 0)
         return nw_cmd_import(argc - 1, argv + 1);
+    if (strcmp(cmd, "trend") == 0)
+        return nw_cmd_trend(argc - 1, argv + 1);
+    if (strcmp(cmd, "watch") == 0)
+        return nw_cmd_watch(argc - 1, argv + 1);
+    if (strcmp(cmd, "ship") == 0)
+        return nw_cmd_ship(argc - 1, argv + 1);
+    if (strcmp(cmd, "ingest") == 0)
+        return nw_cmd_ingest(argc - 1, argv + 1);
+    if (strcmp(cmd, "analyze") == 0)
+        return nw_cmd_analyze(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("nhiwatch %s\n", NW_VERSION);
         return NW_EXIT_OK;

@@ -9,6 +9,8 @@
  */
 #include "decode.h"
 
+#include "../core/nw_redact.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -197,6 +199,20 @@ static int b64_decode(nw_arena *a, nw_str in, nw_str *out)
 static int decode_at(nw_decoder *d, int level, const char *buf, size_t len, size_t cap, nw_arena *arena,
                      nw_event *ev, nw_str *container, nw_err *err);
 
+/* The free-text fields of an event can carry what a caller put there (a
+ * user agent with an Authorization header, an object name with a password,
+ * an error message with a token): mask credentials before the event is
+ * stored, sent or printed (core/nw_redact.h). Identity keys, ids and names
+ * the provider assigns are left as they are. */
+static void redact_event(nw_event *ev, nw_arena *arena)
+{
+    ev->user_agent = nw_redact(arena, ev->user_agent);
+    ev->resource = nw_redact(arena, ev->resource);
+    ev->error_code = nw_redact(arena, ev->error_code);
+    ev->display_name = nw_redact(arena, ev->display_name);
+    ev->session_name = nw_redact(arena, ev->session_name);
+}
+
 /* Decode JSON held in a string value (already unescaped). */
 static int decode_inner(nw_decoder *d, int level, nw_str s, nw_arena *arena, nw_event *ev, nw_str *container,
                         nw_err *err)
@@ -278,6 +294,8 @@ static int decode_at(nw_decoder *d, int level, const char *buf, size_t len, size
         rc = providers[i]->decode(d->state[i], &dc, pv, ev, err);
         if (rc < 0)
             err->code = rc;
+        if (rc == 0)
+            redact_event(ev, arena);
         return rc == NW_DEC_SKIP ? NW_DECODE_SKIP : rc;
     }
 

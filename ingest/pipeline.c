@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "../core/nw_hash.h"
+#include "../core/nw_redact.h"
 
 /* ------------------------------------------------------------------ */
 /* batches */
@@ -191,6 +192,8 @@ static int decode_one(struct decctx *c, const nw_rec *r, bool allow_container)
     nw_err e;
     nw_err_clear(&e);
     int rc = nw_decode(c->rd->dec, r->p, r->n, r->cap, b->arena, ev, &cont, &e);
+    if (rc != NW_DECODE_EVENT)
+        nw_redact_msg(e.msg, sizeof e.msg); /* messages quote record values: printed, stored, counted */
     if (rc == NW_DECODE_EVENT) {
         static const uint8_t zero[16];
         if (memcmp(ev->dedupe_id, zero, 16) == 0) {

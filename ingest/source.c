@@ -53,6 +53,7 @@ struct nw_split {
     int64_t index, nrec, nbad;
     bool first_done, jsonl;
     bool resync; /* skipping garbage after a reported error */
+    bool skip_line; /* the rest of the current line is garbage (it may go on in the next chunk) */
 };
 
 nw_split *nw_split_new(const nw_split_limits *lim)
@@ -99,6 +100,7 @@ void nw_split_reset(nw_split *sp, const char *name)
     sp->index = sp->nrec = sp->nbad = 0;
     sp->first_done = sp->jsonl = false;
     sp->resync = false;
+    sp->skip_line = false;
     /* a splitter that once held a huge record gives the memory back */
     if (sp->bufcap > (size_t)1 << 20) {
         char *nb = realloc(sp->buf, 64 * 1024 + PAD);
@@ -222,7 +224,7 @@ static int rec_end(nw_split *sp, const char *data, size_t n, size_t end, nw_rec_
 
 /* Abandon the open value: the line ended inside it (JSON Lines) or the
  * input is corrupt. Back to the top level. */
-static void abandon(nw_split *sp, nw_bad_cb on_bad, void *ctx, const char *why)
+static void abandon(nw_split *sp, nw_bad_cb on_bad, void *ctx, const char *why, int64_t off)
 {
     if (sp->rec_active) {
         rec_mark_bad(sp, why);
@@ -230,7 +232,7 @@ static void abandon(nw_split *sp, nw_bad_cb on_bad, void *ctx, const char *why)
         sp->rec_active = false;
         sp->len = 0;
     } else if (!sp->resync) {
-        report(sp, on_bad, ctx, sp->line, sp->index + 1, sp->base, why);
+        report(sp, on_bad, ctx, sp->line, sp->index + 1, off, why);
     }
     sp->depth = 0;
     sp->in_str = sp->esc = false;
@@ -280,6 +282,11 @@ int nw_split_feed(nw_split *sp, const char *d, size_t n, nw_rec_cb on_rec, nw_ba
     if (sp->rec_active)
         sp->chunk_start = 0;
     size_t i = 0;
+    if (sp->skip_line) {
+        const char *nl = memchr(d, '\n', n);
+        i = nl ? (size_t)(nl - d) : n;
+        sp->skip_line = nl == NULL;
+    }
     while (i < n) {
         if (sp->in_str) {
             if (sp->esc) {
@@ -308,7 +315,7 @@ int nw_split_feed(nw_split *sp, const char *d, size_t n, nw_rec_cb on_rec, nw_ba
             if (c == '\n') {
                 /* a raw newline cannot be inside a JSON string: the line was
                  * cut. Resume at the next line. */
-                abandon(sp, on_bad, ctx, "record cut short: line ends inside a string");
+                abandon(sp, on_bad, ctx, "record cut short: line ends inside a string", sp->base + (int64_t)i);
                 sp->line++;
                 i++;
                 continue;
@@ -333,7 +340,7 @@ int nw_split_feed(nw_split *sp, const char *d, size_t n, nw_rec_cb on_rec, nw_ba
                 (rc = rec_end(sp, d, n, i, on_rec, on_bad, ctx)))
                 return rc;
             if (sp->jsonl && sp->depth > 0)
-                abandon(sp, on_bad, ctx, "record cut short: line ends inside the record");
+                abandon(sp, on_bad, ctx, "record cut short: line ends inside the record", sp->base + (int64_t)i);
             sp->line++;
             break;
         case ' ':
@@ -400,7 +407,7 @@ int nw_split_feed(nw_split *sp, const char *d, size_t n, nw_rec_cb on_rec, nw_ba
                     rec_mark_bad(sp, c == '}' ? "brackets do not match: unexpected '}'"
                                               : "brackets do not match: unexpected ']'");
                 if (k < 0) {
-                    abandon(sp, on_bad, ctx, "brackets do not match");
+                    abandon(sp, on_bad, ctx, "brackets do not match", sp->base + (int64_t)i);
                     sp->resync = true;
                     break;
                 }
@@ -477,9 +484,10 @@ int nw_split_feed(nw_split *sp, const char *d, size_t n, nw_rec_cb on_rec, nw_ba
                     sp->index++;
                     sp->resync = true;
                 }
-                /* skip the rest of the line */
+                /* skip the rest of the line, in this chunk and the next ones */
                 const char *nl = memchr(d + i, '\n', n - i);
                 i = nl ? (size_t)(nl - d) : n;
+                sp->skip_line = nl == NULL;
                 continue;
             }
             if (sp->depth == sp->cont_depth && !sp->rec_active)
@@ -520,6 +528,7 @@ size_t nw_split_finish(nw_split *sp, nw_bad_cb on_bad, void *ctx)
     }
     sp->depth = 0;
     sp->in_str = false;
+    sp->skip_line = false;
     return partial;
 }
 

@@ -13,6 +13,7 @@
 #include "../analyze/detect.h"
 #include "../analyze/inventory.h"
 #include "../core/nw_time.h"
+#include "collect.h"
 
 static json_t *jtime(int64_t us)
 {
@@ -378,7 +379,7 @@ static void md_findings(FILE *f, const json_t *findings, const json_t *cands)
 }
 
 static int write_md(const char *path, const json_t *head, const struct metrics *m, const struct md_rows *mr,
-                    const json_t *findings, const json_t *cands, nw_err *err)
+                    const json_t *findings, const json_t *cands, const json_t *doc, nw_err *err)
 {
     char tmp[4200];
     FILE *f = open_tmp(path, tmp, sizeof tmp, err);
@@ -405,6 +406,8 @@ static int write_md(const char *path, const json_t *head, const struct metrics *
     for (size_t i = 0; i < m->ntypes; i++)
         fprintf(f, "| %s | %lld |\n", m->types[i].name, (long long)m->types[i].n);
     md_findings(f, findings, cands);
+    if (doc)
+        nw_collect_md(doc, f); /* metrics, compliance, drift */
     fputs("\n## Non-human identities\n\n", f);
     md_table(f, mr, NW_KIND_NON_HUMAN);
     fputs("\n## Identities of unknown kind\n\n", f);
@@ -616,8 +619,51 @@ static int inv_cb(void *ctx, const nw_inv_identity *r)
     x->r.display_name = sdup(r->display_name);
     x->r.account = sdup(r->account);
     x->r.source = sdup(r->source);
+    /* the rest point into the callback's row: not kept */
+    x->r.tenant = x->r.object_id = x->r.app_id = x->r.trust_json = x->r.tags_json = NULL;
     x->st = l->cur;
     return 0;
+}
+
+static int azure_key_cb(void *ctx, const nw_ident_row *r)
+{
+    json_t *by_oid = ctx;
+    if (strncmp(r->key, "azure:", 6) != 0)
+        return 0;
+    const char *slash = strrchr(r->key, '/');
+    if (slash && slash[1])
+        json_object_set_new(by_oid, slash + 1, json_string(r->key));
+    return 0;
+}
+
+static int resolve_azure_placeholders(nw_store *const *shards, size_t n, struct invlist *l, nw_err *err)
+{
+    bool any = false;
+    for (size_t i = 0; i < l->n && !any; i++)
+        any = strncmp(l->v[i].r.key, "azure:*/", 8) == 0;
+    if (!any)
+        return 0;
+    json_t *by_oid = json_object();
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = nw_store_each_identity(shards[i], azure_key_cb, by_oid, err);
+    for (size_t i = 0; !rc && i < l->n; i++) {
+        struct invrow *x = &l->v[i];
+        if (strncmp(x->r.key, "azure:*/", 8) != 0)
+            continue;
+        const char *full = json_string_value(json_object_get(by_oid, x->r.key + 8));
+        if (!full)
+            continue;
+        char *k = strdup(full);
+        if (!k) {
+            rc = nw_err_set(err, NW_REPORT_E_NOMEM, "out of memory");
+            break;
+        }
+        free((char *)x->r.key);
+        x->r.key = k;
+    }
+    json_decref(by_oid);
+    return rc;
 }
 
 static int cmp_inv(const void *a, const void *b)
@@ -812,6 +858,8 @@ int nw_report_write(nw_store *const *shards, size_t n, const nw_report_opts *opt
     memset(&invl, 0, sizeof invl);
     struct links links = {json_object(), json_object(), json_object()};
     nw_detect *det = NULL;
+    nw_collect *col = NULL;
+    json_t *doc = NULL;
     FILE *f = NULL;
     char path[4096], tmp[4200];
     if (!cur || !row || !live) {
@@ -851,6 +899,14 @@ int nw_report_write(nw_store *const *shards, size_t n, const nw_report_opts *opt
     json_object_set_new(inputs, "last_event", jtime(all.last_seen));
     json_object_set_new(head, "inputs", inputs);
 
+    /* the other formats' collector (loads the baseline now: a bad one fails before any output) */
+    unsigned formats = opts && opts->formats ? opts->formats : NW_FMT_DEFAULT;
+    nw_collect_opts co = {as_of, window, formats, opts ? opts->max_cards : 0, opts ? opts->baseline : NULL,
+                          opts ? opts->rules : NULL};
+    if (!(col = nw_collect_new(&co, err))) {
+        rc = err->code ? err->code : NW_REPORT_E_NOMEM;
+        goto out;
+    }
     if ((rc = nw_mkdirs(out_dir, err)))
         goto out;
     snprintf(path, sizeof path, "%s/report.json", out_dir);
@@ -895,6 +951,10 @@ int nw_report_write(nw_store *const *shards, size_t n, const nw_report_opts *opt
             goto out;
         }
     }
+    /* Azure role-assignment exports carry no tenant: their placeholder keys
+     * azure:*<slash><objectId> join the identity the logs know by that object id */
+    if ((rc = resolve_azure_placeholders(shards, n, &invl, err)))
+        goto out;
     if (invl.n)
         qsort(invl.v, invl.n, sizeof(*invl.v), cmp_inv);
     if (opts && opts->rules) {
@@ -929,9 +989,13 @@ int nw_report_write(nw_store *const *shards, size_t n, const nw_report_opts *opt
         const nw_ident_row *act = best >= 0 ? &row[best] : NULL;
         nw_store *act_st = best >= 0 ? shards[best] : NULL;
         int kind = act ? nw_store_kind(act->type, act->key, act->human_events, act->machine_events)
-                       : nw_store_kind(inv->r.type ? inv->r.type : "unknown", key, 0, 1);
+                       : (inv->r.kind && nw_kind_from_name(nw_str_c(inv->r.kind)) >= 0
+                              ? nw_kind_from_name(nw_str_c(inv->r.kind))
+                              : nw_store_kind(inv->r.type ? inv->r.type : "unknown", key, 0, 0));
         json_t *creator = json_object_get(links.creator, key);
         const char *prob = creator ? json_string_value(json_object_get(creator, "identity")) : NULL;
+        size_t fbefore = json_array_size(findings);
+        size_t cbefore = det ? json_array_size(nw_detect_candidates(det)) : 0;
         if (det) {
             nw_detect_subject subj = {act_st, act, inv ? inv->st : NULL, inv ? &inv->r : NULL, prob};
             int nf = nw_detect_identity(det, &subj, findings, &kind, err);
@@ -946,6 +1010,12 @@ int nw_report_write(nw_store *const *shards, size_t n, const nw_report_opts *opt
             goto out;
         }
         add_links(o, &links);
+        nw_collect_subject cs = {o,        kind,    act_st, act ? act->id : 0, inv ? inv->r.tags_json : NULL,
+                                 findings, fbefore, det && json_array_size(nw_detect_candidates(det)) > cbefore};
+        if ((rc = nw_collect_identity(col, &cs, err))) {
+            json_decref(o);
+            goto out;
+        }
         const char *prov_s = json_string_value(json_object_get(o, "provider"));
         const char *type_s = json_string_value(json_object_get(o, "type"));
         int prov = nw_provider_from_name(nw_str_c(prov_s ? prov_s : "unknown"));
@@ -973,7 +1043,7 @@ int nw_report_write(nw_store *const *shards, size_t n, const nw_report_opts *opt
     fputs("  \"findings\": ", f);
     dump_indented(f, findings, 2);
     fputs(",\n  \"deprovision_candidates\": ", f);
-    cands = det ? json_deep_copy(nw_detect_candidates(det)) : json_array();
+    cands = det ? json_incref((json_t *)nw_detect_candidates(det)) : json_array();
     sort_by_severity(cands);
     dump_indented(f, cands, 2);
     fputs(",\n", f);
@@ -1014,17 +1084,41 @@ int nw_report_write(nw_store *const *shards, size_t n, const nw_report_opts *opt
         json_object_set_new(met, "findings_by_severity", bs);
         json_object_set_new(met, "deprovision_candidates", json_integer((json_int_t)json_array_size(cands)));
     }
+    /* the document without identities[]: compliance, drift, DESIGN.md metrics; other writers read it */
+    doc = json_object();
+    json_object_update(doc, head);
+    json_object_set(doc, "findings", findings);
+    json_object_set(doc, "deprovision_candidates", cands);
+    json_object_set_new(doc, "metrics", met);
+    if ((rc = nw_collect_finish(col, doc, err)))
+        goto out;
+    fputs("  \"compliance\": ", f);
+    dump_indented(f, json_object_get(doc, "compliance"), 2);
+    fputs(",\n", f);
+    if (json_object_get(doc, "drift")) {
+        fputs("  \"drift\": ", f);
+        dump_indented(f, json_object_get(doc, "drift"), 2);
+        fputs(",\n", f);
+    }
     fputs("  \"metrics\": ", f);
     dump_indented(f, met, 2);
-    json_decref(met);
     fputs("\n}\n", f);
-    rc = close_tmp(f, tmp, path, err);
+    if (formats & NW_FMT_JSON) {
+        rc = close_tmp(f, tmp, path, err);
+    } else { /* built for the other formats only */
+        fclose(f);
+        unlink(tmp);
+    }
     f = NULL;
     if (rc)
         goto out;
     snprintf(path, sizeof path, "%s/report.md", out_dir);
-    if ((rc = write_md(path, head, &m, &mr, findings, cands, err)))
+    if ((formats & NW_FMT_MD) && (rc = write_md(path, head, &m, &mr, findings, cands, doc, err)))
         goto out;
+    if ((rc = nw_collect_write(col, doc, out_dir, err)))
+        goto out;
+    if (opts && opts->doc_out)
+        *opts->doc_out = json_incref(doc);
     if (sum) {
         sum->identities = written;
         sum->non_human = m.by_kind[NW_KIND_NON_HUMAN];
@@ -1055,6 +1149,8 @@ out:
     json_decref(links.creator);
     invlist_free(&invl);
     nw_detect_free(det);
+    nw_collect_free(col);
+    json_decref(doc);
     return rc;
 }
 

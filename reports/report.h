@@ -27,6 +27,12 @@ typedef struct nw_report_opts {
     size_t md_rows;       /* identities listed per table in report.md; 0 = 200 */
     const struct nw_rules *rules;   /* NULL: no detectors run, findings[] stays empty */
     const struct nw_policy *policy; /* ownership policy, may be NULL */
+    /* -- reports.md: formats, baseline, the document for alerts and history -- */
+    unsigned formats;     /* NW_FMT_* of collect.h; 0 = json and md */
+    const char *baseline; /* previous report.json (or its folder) for drift; NULL = none */
+    size_t max_cards;     /* identity cards in report.html; 0 = 500 */
+    json_t **doc_out;     /* when not NULL: receives report.json without identities[] (new reference),
+                             for alerts (alerts.h) and `report --record` */
 } nw_report_opts;
 
 typedef struct nw_report_summary {
@@ -40,8 +46,12 @@ enum nw_report_error {
 };
 
 /* Write out_dir/report.json and out_dir/report.md (created 0600 through a
- * temporary file and a rename, so a reader never sees half a report).
- * out_dir is created when missing. */
+ * temporary file and a rename, so a reader never sees half a report), or
+ * the formats opts->formats asks for (report.html, deprovision.csv,
+ * remediation/{aws,azure,gcp}.sh: collect.h, docs/reports.md). report.json also holds
+ * `compliance`, `drift` (with opts->baseline) and the DESIGN.md metrics.
+ * out_dir is created when missing. Errors: NW_REPORT_E_*, the store's, and
+ * NW_COLLECT_E_* (a baseline that cannot be read fails before any output). */
 int nw_report_write(nw_store *const *shards, size_t nshards, const nw_report_opts *opts, const char *out_dir,
                     nw_report_summary *sum, nw_err *err);
 
