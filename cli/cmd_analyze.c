@@ -15,7 +15,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "../analyze/rules.h"
 #include "../analyze/store.h"
+#include "../analyze/stream.h"
+#include "../reports/alerts.h"
 #include "../core/nw_time.h"
 #include "../ingest/kafka.h"
 #include "../ingest/pipeline.h"
@@ -43,6 +46,8 @@ static void usage(FILE *f)
           "  --exit-on-idle SEC    exit 0 after SEC seconds without messages\n"
           "  --wait-brokers SEC    give up at start when no broker answers for SEC s (default 30)\n"
           "  --max-identities N    identities the shard may hold (default 2000000)\n"
+          NW_CLI_ALERTS_USAGE
+          "  --rules DIR           rule folder for the streaming detectors (default: the shipped rules/)\n"
           "  -X key=value          a librdkafka property (consumer, and the DLQ producer)\n"
           "  -F FILE               librdkafka properties file (key=value lines, # comments)\n"
           "  --quiet, -q           no per-message messages\n"
@@ -375,7 +380,10 @@ int nw_cmd_analyze(int argc, char **argv)
         O_STATS,
         O_IDLE,
         O_WAIT,
-        O_MAXID
+        O_MAXID,
+        O_ALERTS,
+        O_ALERT_FORMAT,
+        O_RULES
     };
     static const struct option lo[] = {
         {"brokers", required_argument, NULL, O_BROKERS},
@@ -390,6 +398,9 @@ int nw_cmd_analyze(int argc, char **argv)
         {"exit-on-idle", required_argument, NULL, O_IDLE},
         {"wait-brokers", required_argument, NULL, O_WAIT},
         {"max-identities", required_argument, NULL, O_MAXID},
+        {"alerts", required_argument, NULL, O_ALERTS},
+        {"alert-format", required_argument, NULL, O_ALERT_FORMAT},
+        {"rules", required_argument, NULL, O_RULES},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -402,6 +413,13 @@ int nw_cmd_analyze(int argc, char **argv)
     nw_store_opts so = {0, 0};
     a.batch = 5000;
     int c, exit_code = NW_EXIT_USAGE;
+    /* streaming detectors: alerts the moment an event is applied */
+    nw_cli_alerts al;
+    memset(&al, 0, sizeof al);
+    const char *rules_dir = NULL;
+    nw_rules *rules = NULL;
+    nw_stream *stream = NULL;
+    nw_alerter *alerter = NULL;
     nw_kafka_conf *kc = nw_kafka_conf_new();
     if (!kc) {
         nw_cli_error("out of memory");
@@ -413,14 +431,28 @@ int nw_cmd_analyze(int argc, char **argv)
         case O_BROKERS:
             if (nw_kafka_conf_brokers(kc, optarg, &a.err))
                 goto out_conf_error;
+            if (nw_cli_alerts_opt(&al, "brokers", optarg))
+                goto out_free;
             break;
         case 'X':
             if (nw_kafka_conf_add(kc, optarg, &a.err))
                 goto out_conf_error;
+            if (nw_cli_alerts_opt(&al, "X", optarg))
+                goto out_free;
             break;
         case 'F':
             if (nw_kafka_conf_file(kc, optarg, &a.err))
                 goto out_conf_error;
+            if (nw_cli_alerts_opt(&al, "F", optarg))
+                goto out_free;
+            break;
+        case O_ALERTS:
+        case O_ALERT_FORMAT:
+            if (nw_cli_alerts_opt(&al, c == O_ALERTS ? "alerts" : "alert-format", optarg))
+                goto out_free;
+            break;
+        case O_RULES:
+            rules_dir = optarg;
             break;
         case O_GROUP:
             group = optarg;
@@ -488,6 +520,23 @@ int nw_cmd_analyze(int argc, char **argv)
     if (nw_store_open(a.db, &so, &a.st, &a.err)) {
         nw_cli_error("%s", a.err.msg);
         goto out_free;
+    }
+    if (al.nsinks) {
+        bool failed = false;
+        nw_err re;
+        nw_err_clear(&re);
+        if (nw_rules_load(rules_dir, &rules, &re)) {
+            nw_cli_error("rules: %s", re.msg);
+            goto out_free;
+        }
+        alerter = nw_cli_alerter_open(&al, a.st, rules, &failed);
+        if (!alerter)
+            goto out_free;
+        if (!(stream = nw_stream_new(rules, nw_alerter_stream, alerter, &re))) {
+            nw_cli_error("alerts: %s", re.msg);
+            goto out_free;
+        }
+        nw_store_set_hook(a.st, nw_stream_hook, stream);
     }
     a.w = nw_wire_new(0, &a.err);
     a.b = nw_batch_new(a.batch + 1);
@@ -597,6 +646,15 @@ out_free:
     nw_kafka_free(a.prod);
     nw_wire_free(a.w);
     nw_batch_free(a.b);
+    if (alerter) {
+        int arc = nw_cli_alerter_close(alerter, &al, a.quiet);
+        if (arc && exit_code == NW_EXIT_OK)
+            exit_code = arc;
+    } else {
+        nw_kafka_conf_free(al.kafka);
+    }
+    nw_stream_free(stream);
+    nw_rules_free(rules);
     nw_store_close(a.st);
     for (size_t i = 0; i < a.ntp; i++)
         free(a.tps[i].topic);

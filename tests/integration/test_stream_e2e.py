@@ -64,8 +64,9 @@ class StreamE2E(unittest.TestCase):
         ev = f"it.events.{self.sfx}"
         K.create_topic(b, ev)
         db = self.w("single.db")
+        alerts = self.w("alerts.jsonl")
         an = self.procs.start(["analyze", "--brokers", b, "--group", f"it.an1.{self.sfx}", "--topic", ev,
-                               "--db", db, "--stats", "1"], "analyze")
+                               "--db", db, "--stats", "1", "--alerts", alerts, "--alert-format", "json"], "analyze")
         ing = self.ingest(ev, f"it.in1.{self.sfx}")
         got = K.wait_counters([db], self.want_counters(), [an])
         self.assertEqual(self.procs.wait(ing, 120), 0, K.Procs.stderr(ing)[-2000:])
@@ -91,6 +92,14 @@ class StreamE2E(unittest.TestCase):
             self.assertIn(k, last)
         self.assertEqual(last["dlq"], 0)
         self.assertEqual(last["lag"], 0)
+        # streaming detectors run in analyze too: the estate's reactivated
+        # identities break their silence while the stream is applied
+        with open(alerts) as f:
+            sent = [json.loads(ln) for ln in f if ln.strip()]
+        self.assertTrue(any(a["rule"] == "NHI-ACTIVE-001" for a in sent), sent[:3])
+        for a in sent:
+            self.assertEqual(a["schema"], "nhiwatch.alert/1")
+            self.assertTrue(a["id"].startswith("f-") and a["identity"] and a["evidence"]["event_id"])
         self.__class__.single_events = ev
 
     def test_3_two_analyze_workers_split_partitions(self):
