@@ -852,7 +852,8 @@ static int note_chain(nw_store *st, const nw_event *e, nw_err *err)
         if ((rc = step_done(st, s, err, "recording minted credentials")))
             return rc;
     }
-    if (e->target_key.n && (nw_str_find(e->action, "Create") >= 0 || nw_str_find(e->action, "Upload") >= 0)) {
+    if (e->target_key.n && (nw_str_find(e->action, "Create") >= 0 || nw_str_find(e->action, "Upload") >= 0 ||
+                            nw_str_iends(e->action, "roleAssignments/write"))) {
         sqlite3_stmt *s = st->st[S_LIFECYCLE];
         bind_str(s, 1, e->target_key);
         sqlite3_bind_int64(s, 2, e->time_us);

@@ -110,6 +110,8 @@ enum {
     A_CLAIMS_TOP,
     A_CLAIMS_D,
     A_LOCATION,
+    A_RESP_BODY,
+    A_REQ_BODY,
     A_CLAIMS, /* C_COUNT claim paths under identity/claims follow */
     A_COUNT = A_CLAIMS + C_COUNT
 };
@@ -164,6 +166,8 @@ static const char *const paths[A_COUNT] = {
     [A_CLAIMS_TOP] = "claims",
     [A_CLAIMS_D] = "Claims_d",
     [A_LOCATION] = "location",
+    [A_RESP_BODY] = "properties/responseBody",
+    [A_REQ_BODY] = "properties/requestbody",
     AZ_CLAIM_KEYS(AZ_CLAIM_EH_PATH)
 };
 
@@ -171,11 +175,14 @@ static const char *const claim_paths[C_COUNT] = {AZ_CLAIM_KEYS(AZ_CLAIM_PATH)};
 static const char *const value_paths[] = {"value"};
 /* properties.statusMessage: {"error":{"code":..}} or {"Code":..} */
 static const char *const errmsg_paths[] = {"error/code", "code"};
+/* a role assignment's body (request or response): who receives the role */
+static const char *const body_paths[] = {"properties/principalId"};
 
 struct az_state {
     nw_jpaths *claims;
     nw_jpaths *value;
     nw_jpaths *errmsg;
+    nw_jpaths *body;
 };
 
 static void state_free(void *state)
@@ -186,6 +193,7 @@ static void state_free(void *state)
     nw_jpaths_free(st->claims);
     nw_jpaths_free(st->value);
     nw_jpaths_free(st->errmsg);
+    nw_jpaths_free(st->body);
     free(st);
 }
 
@@ -199,7 +207,8 @@ static void *state_new(nw_err *err)
     st->claims = nw_jpaths_new(claim_paths, C_COUNT, err);
     st->value = st->claims ? nw_jpaths_new(value_paths, 1, err) : NULL;
     st->errmsg = st->value ? nw_jpaths_new(errmsg_paths, 2, err) : NULL;
-    if (!st->errmsg) {
+    st->body = st->errmsg ? nw_jpaths_new(body_paths, 1, err) : NULL;
+    if (!st->body) {
         state_free(st);
         return NULL;
     }
@@ -693,6 +702,23 @@ static int decode(void *state, nw_decctx *dc, const nw_jval *v, nw_event *ev, nw
             ev->error_code = stext.n ? stext : pcode.n ? pcode : http_s;
         if (!ev->error_code.n)
             ev->error_code = status;
+    }
+
+    /* a role assignment names the principal that receives the role: the
+     * caller is that identity's probable owner (lifecycle, analyze/store.c) */
+    if (ev->outcome == NW_OUT_SUCCESS && ev->tenant.n && nw_str_iends(op, "roleAssignments/write")) {
+        const nw_jval *bv = present(&v[A_RESP_BODY]) ? &v[A_RESP_BODY] : &v[A_REQ_BODY];
+        if (bv->type == NW_J_STRING || bv->type == NW_J_OBJECT) {
+            nw_jval pv[1];
+            nw_err berr;
+            nw_err_clear(&berr);
+            if (nw_jscan_doc(dc->js, bv->s.p, bv->s.n, bv->s.n, st->body, pv, ar, &berr) == 0 &&
+                pv[0].type == NW_J_STRING && pv[0].s.n) {
+                nw_str parts[] = {NW_STR_LIT("azure:"), nw_lower(ar, ev->tenant), NW_STR_LIT("/"),
+                                  nw_lower(ar, pv[0].s)};
+                ev->target_key = nw_cat(ar, parts, 4);
+            }
+        }
     }
 
     /* ids: eventDataId (REST / LA) or the documented composite */

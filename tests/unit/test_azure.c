@@ -294,6 +294,8 @@ static void test_handmade(void)
     CHECK_STR(r[1].ev.identity_key, "azure:aaaabbbb-0000-cccc-1111-dddd2222eeee/5c6d7e8f-90a1-4b2c-8d3e-4f5a6b7c8d9e");
     CHECK_STR(r[1].ev.identity_type, "service_principal");
     CHECK_STR(r[1].ev.action, "Microsoft.Authorization/roleAssignments/write");
+    /* the principal the responseBody (a JSON string) grants Owner to */
+    CHECK_STR(r[1].ev.target_key, "azure:aaaabbbb-0000-cccc-1111-dddd2222eeee/7e8f9a0b-1c2d-4e3f-9a4b-5c6d7e8f9a0b");
     CHECK_INT(r[1].ev.flags, NW_EV_PRIVILEGED);
     CHECK_STR(r[1].ev.credential_id, "11112222-bbbb-3333-cccc-4444dddd5555");
     CHECK_INT(r[1].ev.cred_kind, NW_CRED_AZURE_CERT);
