@@ -1502,3 +1502,11 @@ int nw_store_alert_put(nw_store *st, const nw_alert_row *r, nw_err *err)
     sqlite3_finalize(s);
     return rc;
 }
+
+void nw_store_trim(nw_store *st)
+{
+    if (st->in_tx)
+        return;
+    drop_cache(st);
+    sqlite3_db_release_memory(st->db);
+}

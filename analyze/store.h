@@ -225,6 +225,10 @@ int nw_store_alert_get(nw_store *st, const char *id, int (*cb)(void *ctx, const 
                        nw_err *err);
 int nw_store_each_alert(nw_store *st, int (*cb)(void *ctx, const nw_alert_row *r), void *ctx, nw_err *err);
 
+/* Give back memory the writer no longer needs: the identity cache (it is
+ * rebuilt from disk on the next batch) and SQLite's page cache. */
+void nw_store_trim(nw_store *st);
+
 /* Totals over all identities. */
 typedef struct nw_store_totals {
     int64_t identities, events, first_seen, last_seen;

@@ -652,11 +652,18 @@ int nw_cmd_run(int argc, char **argv)
         if (stream && !quiet)
             fprintf(stderr, "nhiwatch: %llu streaming detections while ingesting\n",
                     (unsigned long long)nw_stream_alerts(stream));
+        /* the ingest's per-file list and caches are done with: give the
+         * memory back before the report builds its own */
+        bool input_bad = pr.bad || pr.file_errors || pr.src.files_failed;
+        nw_pipeline_result_free(&pr);
+        free(r.acc);
+        r.acc = NULL;
+        nw_store_trim(r.st);
         if (report) {
             nw_cli_report rep = {out, as_of, quiet, rules, policy, formats, baseline, record, r.st, alerter, max_cards};
             exit_code = nw_cli_report_write(&r.st, 1, &rep);
         }
-        if (exit_code == NW_EXIT_OK && (pr.bad || pr.file_errors || pr.src.files_failed || bad_import))
+        if (exit_code == NW_EXIT_OK && (input_bad || bad_import))
             exit_code = NW_EXIT_BAD_INPUT;
     }
     nw_pipeline_result_free(&pr);
