@@ -3,6 +3,10 @@
 
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 struct span {
     size_t from, to; /* [from, to) is replaced by NW_REDACTED */
 };
@@ -10,17 +14,27 @@ struct span {
 #define MAX_SPANS 32
 
 static inline int lower(int c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
-static inline bool alnum(unsigned char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-static inline bool wordc(unsigned char c) { return alnum(c) || c == '_' || c == '-' || c == '.'; }
+/* character classes, one table lookup each */
+enum { C_ALNUM = 1, C_WORD = 2, C_TOK = 4, C_B64 = 8 };
+#define AL (C_ALNUM | C_WORD | C_TOK | C_B64)
+static const unsigned char cls[256] = {
+    ['0'] = AL, ['1'] = AL, ['2'] = AL, ['3'] = AL, ['4'] = AL, ['5'] = AL, ['6'] = AL, ['7'] = AL, ['8'] = AL,
+    ['9'] = AL, ['a'] = AL, ['b'] = AL, ['c'] = AL, ['d'] = AL, ['e'] = AL, ['f'] = AL, ['g'] = AL, ['h'] = AL,
+    ['i'] = AL, ['j'] = AL, ['k'] = AL, ['l'] = AL, ['m'] = AL, ['n'] = AL, ['o'] = AL, ['p'] = AL, ['q'] = AL,
+    ['r'] = AL, ['s'] = AL, ['t'] = AL, ['u'] = AL, ['v'] = AL, ['w'] = AL, ['x'] = AL, ['y'] = AL, ['z'] = AL,
+    ['A'] = AL, ['B'] = AL, ['C'] = AL, ['D'] = AL, ['E'] = AL, ['F'] = AL, ['G'] = AL, ['H'] = AL, ['I'] = AL,
+    ['J'] = AL, ['K'] = AL, ['L'] = AL, ['M'] = AL, ['N'] = AL, ['O'] = AL, ['P'] = AL, ['Q'] = AL, ['R'] = AL,
+    ['S'] = AL, ['T'] = AL, ['U'] = AL, ['V'] = AL, ['W'] = AL, ['X'] = AL, ['Y'] = AL, ['Z'] = AL,
+    ['_'] = C_WORD | C_TOK, ['-'] = C_WORD | C_TOK, ['.'] = C_WORD | C_TOK,
+    ['~'] = C_TOK, ['+'] = C_TOK | C_B64, ['/'] = C_TOK | C_B64, ['='] = C_TOK,
+};
+#undef AL
+/* key names: letters, digits, '_', '-', '.' */
+static inline bool wordc(unsigned char c) { return cls[c] & C_WORD; }
 /* characters of a bearer token / JWT (RFC 6750 b64token, plus '.') */
-static inline bool tokc(unsigned char c)
-{
-    return alnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/' || c == '=';
-}
-static inline bool b64c(unsigned char c) { return alnum(c) || c == '+' || c == '/'; }
+static inline bool tokc(unsigned char c) { return cls[c] & C_TOK; }
+/* an AWS secret access key: base64 without padding */
+static inline bool b64c(unsigned char c) { return cls[c] & C_B64; }
 
 /* lit is lower-case ASCII */
 static inline bool ieq_at(const char *p, size_t n, size_t i, const char *lit)
@@ -44,11 +58,57 @@ static bool ifind(const char *p, size_t from, size_t to, const char *lit, size_t
     return false;
 }
 
-/* Bytes where a rule can start: the first letters of "bearer", "eyJ",
- * "-----BEGIN", "secret", and the separators of key=value / key: value. */
+/* Bytes where a rule is looked at: the separators of key=value and
+ * key: value, the blank or quote after a word ("Bearer <token>",
+ * "secret <40 characters>"), the 'J' of "eyJ" (JWT) and '-' (PEM). */
 static const unsigned char trigger[256] = {
-    ['b'] = 1, ['B'] = 1, ['e'] = 1, ['-'] = 1, ['s'] = 1, ['S'] = 1, ['='] = 1, [':'] = 1,
+    [':'] = 1, ['='] = 1, [' '] = 1, ['\t'] = 1, ['"'] = 1, ['\''] = 1, ['J'] = 1, ['-'] = 1,
 };
+
+/* Where next_trigger is in the text: the 16-byte block last looked at and
+ * its trigger bits, so that each block is compared once. */
+struct cursor {
+    size_t blk;
+    unsigned bits;
+    bool valid;
+};
+
+/* Index of the next trigger byte at or after i, or n. Most text has few:
+ * looked at 16 bytes at a time where SSE2 is there. */
+static inline size_t next_trigger(const char *p, size_t i, size_t n, struct cursor *cu)
+{
+#if defined(__SSE2__)
+    if (cu->valid && i >= cu->blk && i < cu->blk + 16) {
+        unsigned m = cu->bits & (~0u << (i - cu->blk));
+        if (m)
+            return cu->blk + (size_t)__builtin_ctz(m);
+        i = cu->blk + 16;
+    }
+    const __m128i t0 = _mm_set1_epi8(':'), t1 = _mm_set1_epi8('='), t2 = _mm_set1_epi8(' '),
+                  t3 = _mm_set1_epi8('\t'), t4 = _mm_set1_epi8('"'), t5 = _mm_set1_epi8('\''),
+                  t6 = _mm_set1_epi8('J'), t7 = _mm_set1_epi8('-');
+    while (i + 16 <= n) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+        __m128i m = _mm_or_si128(_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, t0), _mm_cmpeq_epi8(x, t1)),
+                                              _mm_or_si128(_mm_cmpeq_epi8(x, t2), _mm_cmpeq_epi8(x, t3))),
+                                 _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, t4), _mm_cmpeq_epi8(x, t5)),
+                                              _mm_or_si128(_mm_cmpeq_epi8(x, t6), _mm_cmpeq_epi8(x, t7))));
+        unsigned mask = (unsigned)_mm_movemask_epi8(m);
+        if (mask) {
+            cu->blk = i;
+            cu->bits = mask;
+            cu->valid = true;
+            return i + (size_t)__builtin_ctz(mask);
+        }
+        i += 16;
+    }
+#else
+    (void)cu;
+#endif
+    while (i < n && !trigger[(unsigned char)p[i]])
+        i++;
+    return i;
+}
 
 static bool secret_key(const char *w, size_t n)
 {
@@ -64,14 +124,51 @@ static bool secret_key(const char *w, size_t n)
     k[m] = '\0';
     if (m < 3)
         return false; /* "s3", "id", digits: the common case in ARNs and times */
-    static const char *const exact[] = {"pwd", "pass", "sig", "authorization", "cookie", "setcookie"};
-    for (size_t i = 0; i < sizeof exact / sizeof exact[0]; i++)
-        if (strcmp(k, exact[i]) == 0)
+    switch (m) { /* exact names */
+    case 3:
+        if (!memcmp(k, "pwd", 3) || !memcmp(k, "sig", 3))
             return true;
-    static const char *const part[] = {"password", "passwd", "secret", "token", "apikey", "privatekey", "signature"};
-    for (size_t i = 0; i < sizeof part / sizeof part[0]; i++)
-        if (strstr(k, part[i]))
+        break;
+    case 4:
+        if (!memcmp(k, "pass", 4))
             return true;
+        break;
+    case 6:
+        if (!memcmp(k, "cookie", 6))
+            return true;
+        break;
+    case 9:
+        if (!memcmp(k, "setcookie", 9))
+            return true;
+        break;
+    case 13:
+        if (!memcmp(k, "authorization", 13))
+            return true;
+        break;
+    }
+    /* names containing one of these; one pass, on the first letter */
+#define HAS(lit) (m - j >= sizeof(lit) - 1 && !memcmp(k + j, lit, sizeof(lit) - 1))
+    for (size_t j = 0; j + 5 <= m; j++) {
+        switch (k[j]) {
+        case 'p':
+            if (HAS("password") || HAS("passwd") || HAS("privatekey"))
+                return true;
+            break;
+        case 's':
+            if (HAS("secret") || HAS("signature"))
+                return true;
+            break;
+        case 't':
+            if (HAS("token"))
+                return true;
+            break;
+        case 'a':
+            if (HAS("apikey"))
+                return true;
+            break;
+        }
+    }
+#undef HAS
     return false;
 }
 
@@ -130,53 +227,87 @@ static bool key_value(const char *p, size_t n, size_t i, size_t *from, size_t *t
     return true;
 }
 
+/* The word (up to 40 characters) that ends at p[k). */
+static size_t word_start(const char *p, size_t k)
+{
+    size_t ws = k;
+    while (ws > 0 && wordc((unsigned char)p[ws - 1]) && k - ws < 40)
+        ws--;
+    return ws;
+}
+
+static bool word_has(const char *p, size_t ws, size_t k, const char *lit)
+{
+    size_t at;
+    return ifind(p, ws, k, lit, &at);
+}
+
 /* Find what to mask, left to right; returns the number of spans (capped:
  * when more than MAX_SPANS, the last span runs to the end of the text). */
 static size_t scan(const char *p, size_t n, struct span *sp)
 {
     size_t ns = 0;
     size_t i = 0;
-    while (i < n) {
+    struct cursor cu = {0, 0, false};
+    for (;;) {
+        i = next_trigger(p, i, n, &cu);
+        if (i >= n)
+            break;
         unsigned char c = (unsigned char)p[i];
-        if (!trigger[c]) {
-            i++;
-            continue;
-        }
-        /* the second character rules most triggers out without a call */
-        unsigned char c2 = i + 1 < n ? (unsigned char)p[i + 1] : 0;
-        if (((c == 'b' || c == 'B' || c == 's' || c == 'S') && (c2 | 0x20) != 'e') || (c == 'e' && c2 != 'y') ||
-            (c == '-' && c2 != '-')) {
-            i++;
-            continue;
-        }
         size_t from = 0, to = 0;
         bool hit = false;
-        bool boundary = i == 0 || !wordc((unsigned char)p[i - 1]);
         if (c == '=' || c == ':') {
             hit = key_value(p, n, i, &from, &to);
-        } else if ((c == 'b' || c == 'B') && boundary && ieq_at(p, n, i, "bearer")) {
-            size_t v = i + 6;
-            size_t sp0 = v;
-            while (v < n && (p[v] == ' ' || p[v] == '\t'))
-                v++;
-            size_t e = v;
-            while (e < n && tokc((unsigned char)p[e]))
-                e++;
-            if (v > sp0 && e - v >= 8) {
-                from = v;
-                to = e;
-                hit = true;
+        } else if (c == ' ' || c == '\t' || c == '"' || c == '\'') {
+            /* after a word: "Bearer <token>", "secret <AWS secret key>";
+             * cheapest checks first, most blanks end here */
+            if (i > 0 && wordc((unsigned char)p[i - 1])) {
+                if ((c == ' ' || c == '\t') && i >= 6 && ieq_at(p, n, i - 6, "bearer") &&
+                    (i == 6 || !wordc((unsigned char)p[i - 7]))) {
+                    size_t v = i;
+                    while (v < n && (p[v] == ' ' || p[v] == '\t'))
+                        v++;
+                    size_t e = v;
+                    while (e < n && tokc((unsigned char)p[e]))
+                        e++;
+                    if (e - v >= 8) {
+                        from = v;
+                        to = e;
+                        hit = true;
+                    }
+                }
+                if (!hit) {
+                    size_t v = i, seps = 0;
+                    while (v < n && seps < 4 &&
+                           (p[v] == ' ' || p[v] == '\t' || p[v] == '"' || p[v] == '\'' || p[v] == '\\')) {
+                        v++;
+                        seps++;
+                    }
+                    /* exactly 40: two lookups rule most words out */
+                    size_t e = v;
+                    if (v + 40 <= n && b64c((unsigned char)p[v + 39]) && (v + 40 == n || !b64c((unsigned char)p[v + 40])))
+                        while (e < n && e - v <= 40 && b64c((unsigned char)p[e]))
+                            e++;
+                    if (e - v == 40 && word_has(p, word_start(p, i), i, "secret")) {
+                        from = v;
+                        to = e;
+                        hit = true;
+                    }
+                }
             }
-        } else if (c == 'e' && boundary && i + 3 <= n && p[i + 1] == 'y' && p[i + 2] == 'J') {
-            size_t e = i, dots = 0;
-            while (e < n && tokc((unsigned char)p[e])) {
-                dots += p[e] == '.';
-                e++;
-            }
-            if (dots && e - i >= 16) {
-                from = i;
-                to = e;
-                hit = true;
+        } else if (c == 'J') {
+            /* a JWT: "eyJ" at the start of a token run, a dot, 16+ characters */
+            if (i >= 2 && p[i - 2] == 'e' && p[i - 1] == 'y' && (i == 2 || !wordc((unsigned char)p[i - 3]))) {
+                size_t e = i - 2, dots = 0;
+                while (e < n && tokc((unsigned char)p[e])) {
+                    dots += p[e] == '.';
+                    e++;
+                }
+                if (dots && e - (i - 2) >= 16) {
+                    from = i - 2;
+                    to = e;
+                    hit = true;
+                }
             }
         } else if (c == '-' && ieq_at(p, n, i, "-----begin")) {
             /* the header line names a private key: mask to the END line */
@@ -193,24 +324,6 @@ static size_t scan(const char *p, size_t n, struct span *sp)
                 to = end;
                 hit = true;
             }
-        } else if ((c == 's' || c == 'S') && ieq_at(p, n, i, "secret")) {
-            /* "secret" then, without = or :, a 40-character AWS secret key */
-            size_t v = i + 6;
-            while (v < n && wordc((unsigned char)p[v]))
-                v++;
-            size_t seps = 0;
-            while (v < n && seps < 4 && (p[v] == ' ' || p[v] == '\t' || p[v] == '"' || p[v] == '\'' || p[v] == '\\')) {
-                v++;
-                seps++;
-            }
-            size_t e = v;
-            while (e < n && b64c((unsigned char)p[e]))
-                e++;
-            if (seps && e - v == 40) {
-                from = v;
-                to = e;
-                hit = true;
-            }
         }
         if (!hit) {
             i++;
@@ -219,6 +332,8 @@ static size_t scan(const char *p, size_t n, struct span *sp)
         if (ns && from <= sp[ns - 1].to) {
             /* inside or right after the span before ("token: Bearer x"
              * masks "Bearer", then the bearer rule masks x): one span */
+            if (from < sp[ns - 1].from)
+                sp[ns - 1].from = from;
             if (to > sp[ns - 1].to)
                 sp[ns - 1].to = to;
         } else if (ns == MAX_SPANS) {
@@ -231,8 +346,7 @@ static size_t scan(const char *p, size_t n, struct span *sp)
             ns++;
         }
         /* go on at the value: another rule may find more in and after it
-         * ("pwd: secret <40 characters>"); from == i only for the rules
-         * that start at their trigger (JWT, PEM), so i always advances */
+         * ("pwd: secret <40 characters>"); i always advances */
         i = from > i ? from : i + 1;
     }
     return ns;
