@@ -726,7 +726,7 @@ static int aws_managed(imp *im, struct aws_ctx *ax, const char *key, json_t *att
                        const char *path)
 {
     int rc;
-    const char *arn;
+    const char *arn = NULL;
     if (!json_is_object(att))
         return bad(im, "%s: must be an object, is %s", path, jtype_name(att));
     if ((rc = need_str(im, att, mode == 1 ? "PermissionsBoundaryArn" : "PolicyArn", path, &arn)))

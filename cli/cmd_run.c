@@ -243,9 +243,11 @@ int nw_cli_report_write(nw_store *const *shards, size_t n, const nw_cli_report *
     nw_err err;
     nw_err_clear(&err);
     json_t *doc = NULL;
+    nw_findings *fs = NULL;
     bool want_doc = r->alerter || r->record;
-    nw_report_opts ro = {r->as_of,    0,           0,           0,           r->rules,
-                         r->policy,   r->formats,  r->baseline, r->max_cards, want_doc ? &doc : NULL};
+    nw_report_opts ro = {r->as_of,     0,           0,           0,           r->rules,
+                         r->policy,    r->formats,  r->baseline, r->max_cards, want_doc ? &doc : NULL,
+                         want_doc ? &fs : NULL};
     nw_report_summary sum;
     if (nw_report_write(shards, n, &ro, r->out_dir, &sum, &err)) {
         nw_cli_error("cannot write the report: %s", err.msg);
@@ -276,11 +278,12 @@ int nw_cli_report_write(nw_store *const *shards, size_t n, const nw_cli_report *
         }
         free(txt);
     }
-    if (r->alerter && nw_alerter_report(r->alerter, doc, now, &err)) {
+    if (r->alerter && nw_alerter_report(r->alerter, doc, fs, now, &err)) {
         nw_cli_error("alerts: %s", err.msg);
         rc = NW_EXIT_ERROR;
     }
     json_decref(doc);
+    nw_findings_free(fs);
     return rc;
 }
 

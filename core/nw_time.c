@@ -147,6 +147,10 @@ int nw_time_parse(nw_str s, int64_t *us)
     return 0;
 }
 
+/* years outside 0..9999 do not occur in audit logs; clamping keeps every
+ * formatted time within the callers' buffers (and tells the compiler so) */
+static int clamp_year(int y) { return y < 0 ? 0 : y > 9999 ? 9999 : y; }
+
 char *nw_time_fmt(int64_t us, char *buf)
 {
     int64_t day = nw_time_day(us);
@@ -154,8 +158,8 @@ char *nw_time_fmt(int64_t us, char *buf)
     int y;
     unsigned m, d;
     civil_from_days(day, &y, &m, &d);
-    snprintf(buf, 32, "%04d-%02u-%02uT%02d:%02d:%02dZ", y, m, d, (int)(sod / 3600),
-             (int)(sod / 60 % 60), (int)(sod % 60));
+    snprintf(buf, 32, "%04d-%02u-%02uT%02u:%02u:%02uZ", clamp_year(y), m % 100u, d % 100u,
+             (unsigned)(sod / 3600) % 100u, (unsigned)(sod / 60 % 60), (unsigned)(sod % 60));
     return buf;
 }
 
@@ -169,11 +173,12 @@ char *nw_time_fmt_us(int64_t us, char *buf)
     unsigned m, d;
     civil_from_days(day, &y, &m, &d);
     if (frac)
-        snprintf(buf, 40, "%04d-%02u-%02uT%02d:%02d:%02d.%06dZ", y, m, d, (int)(sod / 3600),
-                 (int)(sod / 60 % 60), (int)(sod % 60), (int)frac);
+        snprintf(buf, 40, "%04d-%02u-%02uT%02u:%02u:%02u.%06uZ", clamp_year(y), m % 100u, d % 100u,
+                 (unsigned)(sod / 3600) % 100u, (unsigned)(sod / 60 % 60), (unsigned)(sod % 60),
+                 (unsigned)(frac % NW_US_PER_SEC));
     else
-        snprintf(buf, 40, "%04d-%02u-%02uT%02d:%02d:%02dZ", y, m, d, (int)(sod / 3600),
-                 (int)(sod / 60 % 60), (int)(sod % 60));
+        snprintf(buf, 40, "%04d-%02u-%02uT%02u:%02u:%02uZ", clamp_year(y), m % 100u, d % 100u,
+                 (unsigned)(sod / 3600) % 100u, (unsigned)(sod / 60 % 60), (unsigned)(sod % 60));
     return buf;
 }
 
@@ -182,6 +187,6 @@ char *nw_day_fmt(int64_t day, char *buf)
     int y;
     unsigned m, d;
     civil_from_days(day, &y, &m, &d);
-    snprintf(buf, 16, "%04d-%02u-%02u", y, m, d);
+    snprintf(buf, 16, "%04d-%02u-%02u", clamp_year(y), m % 100u, d % 100u);
     return buf;
 }

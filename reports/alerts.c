@@ -237,20 +237,57 @@ static json_t *control_alert(const json_t *c, const char *id, const char *state,
     return x;
 }
 
-int nw_alerter_report(nw_alerter *a, const json_t *doc, int64_t now, nw_err *err)
+/* the walk over a report's findings */
+struct walk {
+    nw_alerter *a;
+    const json_t *doc;
+    int64_t now;
+    nw_err *err;
+    const json_t *by_id; /* the remembered state; NULL = no state store */
+    json_t *seen;        /* ids of this report's findings */
+    int rc;              /* a state store error: stops the walk */
+};
+
+static int alert_finding(void *ctx, const json_t *f)
 {
-    const json_t *findings = json_object_get(doc, "findings");
-    if (!a->o.state) { /* no memory of earlier runs: every finding is new */
-        size_t i;
-        json_t *f;
-        json_array_foreach(findings, i, f)
-        {
-            json_t *x = finding_alert(f, "new", now, doc);
-            send_all(a, x);
-            json_decref(x);
-        }
+    struct walk *w = ctx;
+    if (!w->by_id) { /* no memory of earlier runs: every finding is new */
+        json_t *x = finding_alert(f, "new", w->now, w->doc);
+        send_all(w->a, x);
+        json_decref(x);
         return 0;
     }
+    const char *id = sget(f, "id");
+    if (!id)
+        return 0;
+    json_object_set_new(w->seen, id, json_true());
+    const json_t *p = json_object_get(w->by_id, id);
+    const char *state = NULL;
+    bool open = p && strcmp(sget(p, "state"), "open") == 0;
+    int r = nw_severity_rank(sget(f, "severity")), pr = p ? nw_severity_rank(sget(p, "severity")) : -1;
+    if (!open)
+        state = "new";
+    else if (r > pr)
+        state = "escalated";
+    bool sent = true;
+    if (state) {
+        json_t *x = finding_alert(f, state, w->now, w->doc);
+        if (!strcmp(state, "escalated"))
+            json_object_set(x, "previous_severity", json_object_get(p, "severity"));
+        sent = send_all(w->a, x);
+        json_decref(x);
+    }
+    /* a lower severity is remembered silently: a later rise alerts again */
+    if (sent && (state || r != pr) && (w->rc = put_state(w->a, f, "open", w->now, w->err)))
+        return w->rc;
+    return 0;
+}
+
+int nw_alerter_report(nw_alerter *a, const json_t *doc, const nw_findings *fs, int64_t now, nw_err *err)
+{
+    struct walk w = {a, doc, now, err, NULL, NULL, 0};
+    if (!a->o.state)
+        return fs ? nw_findings_each(fs, alert_finding, &w, err) : 0;
     struct states s = {json_object()};
     int rc = nw_store_each_alert(a->o.state, load_cb, &s, err);
     if (rc)
@@ -258,34 +295,12 @@ int nw_alerter_report(nw_alerter *a, const json_t *doc, int64_t now, nw_err *err
     if ((rc = nw_store_begin(a->o.state, err)))
         goto out;
     json_t *seen = json_object();
+    w.by_id = s.by_id;
+    w.seen = seen;
     size_t i;
     json_t *f;
-    json_array_foreach(findings, i, f)
-    {
-        const char *id = sget(f, "id");
-        if (!id)
-            continue;
-        json_object_set_new(seen, id, json_true());
-        const json_t *p = json_object_get(s.by_id, id);
-        const char *state = NULL;
-        bool open = p && strcmp(sget(p, "state"), "open") == 0;
-        int r = nw_severity_rank(sget(f, "severity")), pr = p ? nw_severity_rank(sget(p, "severity")) : -1;
-        if (!open)
-            state = "new";
-        else if (r > pr)
-            state = "escalated";
-        bool sent = true;
-        if (state) {
-            json_t *x = finding_alert(f, state, now, doc);
-            if (!strcmp(state, "escalated"))
-                json_object_set(x, "previous_severity", json_object_get(p, "severity"));
-            sent = send_all(a, x);
-            json_decref(x);
-        }
-        /* a lower severity is remembered silently: a later rise alerts again */
-        if (sent && (state || r != pr) && (rc = put_state(a, f, "open", now, err)))
-            break;
-    }
+    if (fs && nw_findings_each(fs, alert_finding, &w, err))
+        rc = err->code ? err->code : -1;
     /* open findings the report no longer has, and controls */
     const char *id;
     json_t *p;

@@ -32,6 +32,7 @@
 #include "../analyze/rules.h"
 #include "../analyze/store.h"
 #include "../core/nw_err.h"
+#include "findings.h"
 
 struct nw_kafka_conf;
 
@@ -61,9 +62,11 @@ size_t nw_alerter_sinks(const nw_alerter *a);
 /* nw_alert_fn for nw_stream_new (ctx = the alerter). */
 void nw_alerter_stream(void *ctx, const json_t *alert);
 
-/* Alerts for a report document (report.h doc_out). now_us: the alert time.
- * Returns 0 or a store error (the state transaction is rolled back). */
-int nw_alerter_report(nw_alerter *a, const json_t *doc, int64_t now_us, nw_err *err);
+/* Alerts for a report document (report.h doc_out) and its findings
+ * (report.h findings_out; NULL = none). now_us: the alert time.
+ * Returns 0, a store error or a findings read error (findings.h); the
+ * state of alerts already sent is kept. */
+int nw_alerter_report(nw_alerter *a, const json_t *doc, const nw_findings *fs, int64_t now_us, nw_err *err);
 
 /* Send one alert as it is (state, origin set by the caller), de-duplicated
  * like a streaming alert when dedup is true. */

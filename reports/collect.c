@@ -625,19 +625,19 @@ static void add_metrics(nw_collect *c, json_t *met)
     json_object_set_new(met, "production_access", pw);
 }
 
-int nw_collect_finish(nw_collect *c, json_t *doc, nw_err *err)
+int nw_collect_finish(nw_collect *c, json_t *doc, const nw_findings *fs, nw_err *err)
 {
     json_t *met = json_object_get(doc, "metrics");
     if (met)
         add_metrics(c, met);
-    json_t *comp = nw_compliance_build(c->o.rules, json_object_get(doc, "findings"));
+    json_t *comp = nw_compliance_build(c->o.rules, fs, err);
     if (!comp)
-        return nw_err_set(err, NW_COLLECT_E_NOMEM, "out of memory");
+        return err->code ? err->code : nw_err_set(err, NW_COLLECT_E_NOMEM, "out of memory");
     json_object_set_new(doc, "compliance", comp);
     if (c->baseline) {
-        json_t *dr = nw_drift_build(c->baseline, doc, c->baseline_path);
+        json_t *dr = nw_drift_build(c->baseline, doc, fs, c->baseline_path, err);
         if (!dr)
-            return nw_err_set(err, NW_COLLECT_E_NOMEM, "out of memory");
+            return err->code ? err->code : nw_err_set(err, NW_COLLECT_E_NOMEM, "out of memory");
         json_object_set_new(doc, "drift", dr);
     }
     /* cards: most severe first */
@@ -657,13 +657,13 @@ int nw_collect_finish(nw_collect *c, json_t *doc, nw_err *err)
     return c->oom ? nw_err_set(err, NW_COLLECT_E_NOMEM, "out of memory") : 0;
 }
 
-int nw_collect_write(nw_collect *c, const json_t *doc, const char *out_dir, nw_err *err)
+int nw_collect_write(nw_collect *c, const json_t *doc, const nw_findings *fs, const char *out_dir, nw_err *err)
 {
     char path[4096];
     int rc = 0;
     if (c->o.formats & NW_FMT_HTML) {
         snprintf(path, sizeof path, "%s/report.html", out_dir);
-        if ((rc = nw_html_write(path, doc, c->cards, c->cards_total, err)))
+        if ((rc = nw_html_write(path, doc, fs, c->cards, c->cards_total, err)))
             return rc;
     }
     if (c->o.formats & NW_FMT_CSV) {

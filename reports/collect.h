@@ -17,8 +17,10 @@
  * remediation plans that were asked for.
  *
  * The "document" handed around after the pass is report.json without
- * identities[]: schema, as_of, window_days, generated_at, inputs, findings,
- * deprovision_candidates, compliance, drift (with a baseline), metrics.
+ * identities[] and findings[]: schema, as_of, window_days, generated_at,
+ * inputs, deprovision_candidates, compliance, drift (with a baseline),
+ * metrics. The findings travel beside it as an nw_findings set (findings.h),
+ * read back one at a time, so their number does not bound memory.
  */
 #ifndef NW_COLLECT_H
 #define NW_COLLECT_H
@@ -31,6 +33,7 @@
 #include "../analyze/rules.h"
 #include "../analyze/store.h"
 #include "../core/nw_err.h"
+#include "findings.h"
 
 /* Output formats (nw_report_opts.formats). */
 #define NW_FMT_JSON 0x01u
@@ -88,13 +91,14 @@ int nw_collect_identity(nw_collect *c, const nw_collect_subject *s, nw_err *err)
 
 /* After the pass: add the collected metrics to `metrics` (report.c's
  * object), and build `compliance` and, with a baseline, `drift` into doc
- * (doc must already hold findings, deprovision_candidates and metrics). */
-int nw_collect_finish(nw_collect *c, json_t *doc, nw_err *err);
+ * (doc must already hold deprovision_candidates and metrics; fs: the
+ * findings, sorted). */
+int nw_collect_finish(nw_collect *c, json_t *doc, const nw_findings *fs, nw_err *err);
 
 /* Write the extra formats asked for into out_dir: report.html,
  * deprovision.csv, remediation/{aws,azure,gcp}.sh (each through a
  * temporary file and a rename, mode 0600). */
-int nw_collect_write(nw_collect *c, const json_t *doc, const char *out_dir, nw_err *err);
+int nw_collect_write(nw_collect *c, const json_t *doc, const nw_findings *fs, const char *out_dir, nw_err *err);
 
 /* The Markdown sections for compliance, drift and the DESIGN.md metrics,
  * appended to report.md. */

@@ -69,11 +69,45 @@ static int cmp_ctl(const void *a, const void *b)
     return r ? r : strcmp(sget(x, "control"), sget(y, "control"));
 }
 
-json_t *nw_compliance_build(const nw_rules *rules, const json_t *findings)
+/* one finding: count it against each control it references */
+static int add_finding(void *ctx, const json_t *f)
+{
+    json_t *byk = ctx;
+    const char *id = sget(f, "id"), *rule = sget(f, "rule"), *sev = sget(f, "severity");
+    const char *ident = sget(f, "identity");
+    size_t j;
+    json_t *ref;
+    json_array_foreach(json_object_get(f, "compliance"), j, ref)
+    {
+        const char *fw = sget(ref, "framework"), *ctl = sget(ref, "control");
+        if (!fw || !ctl)
+            continue;
+        json_t *c = control_of(byk, fw, ctl);
+        if (!c)
+            continue;
+        if (rule)
+            add_rule(c, rule);
+        json_object_set_new(c, "status", json_string("fail"));
+        json_object_set_new(c, "findings", json_integer(json_integer_value(json_object_get(c, "findings")) + 1));
+        json_t *bs = json_object_get(c, "by_severity");
+        if (sev)
+            json_object_set_new(bs, sev, json_integer(json_integer_value(json_object_get(bs, sev)) + 1));
+        json_t *ids = json_object_get(c, "finding_ids");
+        if (id && json_array_size(ids) < NW_COMPLIANCE_MAX_IDS)
+            json_array_append_new(ids, json_string(id));
+        if (ident)
+            json_object_set_new(json_object_get(c, "_idents"), ident, json_true());
+    }
+    return 0;
+}
+
+json_t *nw_compliance_build(const nw_rules *rules, const nw_findings *fs, nw_err *err)
 {
     json_t *byk = json_object();
-    if (!byk)
+    if (!byk) {
+        nw_err_set(err, NW_FINDINGS_E_NOMEM, "out of memory");
         return NULL;
+    }
     size_t nr = rules ? nw_rules_count(rules) : 0;
     for (size_t i = 0; i < nr; i++) {
         const nw_rule *r = nw_rules_at(rules, i);
@@ -89,35 +123,9 @@ json_t *nw_compliance_build(const nw_rules *rules, const json_t *findings)
                 add_rule(c, r->id);
         }
     }
-    size_t i;
-    json_t *f;
-    json_array_foreach(findings, i, f)
-    {
-        const char *id = sget(f, "id"), *rule = sget(f, "rule"), *sev = sget(f, "severity");
-        const char *ident = sget(f, "identity");
-        size_t j;
-        json_t *ref;
-        json_array_foreach(json_object_get(f, "compliance"), j, ref)
-        {
-            const char *fw = sget(ref, "framework"), *ctl = sget(ref, "control");
-            if (!fw || !ctl)
-                continue;
-            json_t *c = control_of(byk, fw, ctl);
-            if (!c)
-                continue;
-            if (rule)
-                add_rule(c, rule);
-            json_object_set_new(c, "status", json_string("fail"));
-            json_object_set_new(c, "findings", json_integer(json_integer_value(json_object_get(c, "findings")) + 1));
-            json_t *bs = json_object_get(c, "by_severity");
-            if (sev)
-                json_object_set_new(bs, sev, json_integer(json_integer_value(json_object_get(bs, sev)) + 1));
-            json_t *ids = json_object_get(c, "finding_ids");
-            if (id && json_array_size(ids) < NW_COMPLIANCE_MAX_IDS)
-                json_array_append_new(ids, json_string(id));
-            if (ident)
-                json_object_set_new(json_object_get(c, "_idents"), ident, json_true());
-        }
+    if (fs && nw_findings_each(fs, add_finding, byk, err)) {
+        json_decref(byk);
+        return NULL;
     }
     size_t n = json_object_size(byk), k = 0;
     json_t **v = n ? malloc(n * sizeof(*v)) : NULL;

@@ -20,11 +20,14 @@
 #include <jansson.h>
 
 #include "../analyze/rules.h"
+#include "../core/nw_err.h"
+#include "findings.h"
 
 #define NW_COMPLIANCE_MAX_IDS 200
 
-/* New reference, NULL when out of memory. rules may be NULL. */
-json_t *nw_compliance_build(const nw_rules *rules, const json_t *findings);
+/* New reference; NULL with err set when out of memory or when the findings
+ * cannot be read back. rules and fs may be NULL. */
+json_t *nw_compliance_build(const nw_rules *rules, const nw_findings *fs, nw_err *err);
 
 /* The stable id of a control for alert state: "c-" + 16 hex digits of a
  * hash of framework and control. buf >= 20 bytes. */

@@ -301,11 +301,38 @@ static json_t *ctl_ref(const json_t *c)
     return r;
 }
 
-json_t *nw_drift_build(const json_t *base, json_t *doc, const char *base_path)
+struct cur {
+    json_t *bidx; /* baseline findings by id */
+    json_t *seen; /* ids of the current findings */
+    json_t *nw, *per;
+    json_int_t escalated;
+};
+
+static int cur_finding(void *ctx, const json_t *f)
+{
+    struct cur *c = ctx;
+    const char *id = sget(f, "id");
+    if (id)
+        json_object_set_new(c->seen, id, json_true());
+    const json_t *old = id ? json_object_get(c->bidx, id) : NULL;
+    if (!old)
+        return json_array_append_new(c->nw, ref(f)) ? NW_FINDINGS_E_NOMEM : 0;
+    json_t *r = ref(f);
+    const char *os = sget(old, "severity");
+    json_object_set_new(r, "baseline_severity", os ? json_string(os) : json_null());
+    bool esc = nw_severity_rank(sget(f, "severity")) > nw_severity_rank(os);
+    json_object_set_new(r, "escalated", json_boolean(esc));
+    c->escalated += esc;
+    return json_array_append_new(c->per, r) ? NW_FINDINGS_E_NOMEM : 0;
+}
+
+json_t *nw_drift_build(const json_t *base, json_t *doc, const nw_findings *fs, const char *base_path, nw_err *err)
 {
     json_t *d = json_object();
-    if (!d)
+    if (!d) {
+        nw_err_set(err, NW_FINDINGS_E_NOMEM, "out of memory");
         return NULL;
+    }
     json_t *b = json_object();
     json_object_set_new(b, "path", base_path ? json_string(base_path) : json_null());
     json_object_set(b, "as_of", json_object_get(base, "as_of") ? json_object_get(base, "as_of") : json_null());
@@ -313,33 +340,26 @@ json_t *nw_drift_build(const json_t *base, json_t *doc, const char *base_path)
                     json_object_get(base, "generated_at") ? json_object_get(base, "generated_at") : json_null());
     json_object_set_new(d, "baseline", b);
 
-    const json_t *bf = json_object_get(base, "findings"), *cf = json_object_get(doc, "findings");
-    json_t *bidx = index_by_id(bf), *cidx = index_by_id(cf);
-    json_t *nw = json_array(), *res = json_array(), *per = json_array();
-    json_int_t escalated = 0;
+    const json_t *bf = json_object_get(base, "findings");
+    struct cur cur = {index_by_id(bf), json_object(), json_array(), json_array(), 0};
+    json_t *nw = cur.nw, *per = cur.per, *res = json_array();
     size_t i;
     json_t *f;
     /* current order (severity first) for new and persisting; baseline order for resolved */
-    json_array_foreach(cf, i, f)
-    {
-        const char *id = sget(f, "id");
-        const json_t *old = id ? json_object_get(bidx, id) : NULL;
-        if (!old) {
-            json_array_append_new(nw, ref(f));
-            continue;
-        }
-        json_t *r = ref(f);
-        const char *os = sget(old, "severity");
-        json_object_set_new(r, "baseline_severity", os ? json_string(os) : json_null());
-        bool esc = nw_severity_rank(sget(f, "severity")) > nw_severity_rank(os);
-        json_object_set_new(r, "escalated", json_boolean(esc));
-        escalated += esc;
-        json_array_append_new(per, r);
+    if (fs && nw_findings_each(fs, cur_finding, &cur, err)) {
+        json_decref(cur.bidx);
+        json_decref(cur.seen);
+        json_decref(nw);
+        json_decref(per);
+        json_decref(res);
+        json_decref(d);
+        return NULL;
     }
+    json_int_t escalated = cur.escalated;
     json_array_foreach(bf, i, f)
     {
         const char *id = sget(f, "id");
-        if (id && !json_object_get(cidx, id))
+        if (id && !json_object_get(cur.seen, id))
             json_array_append_new(res, ref(f));
     }
     json_t *cnt = json_object();
@@ -351,8 +371,8 @@ json_t *nw_drift_build(const json_t *base, json_t *doc, const char *base_path)
     json_object_set_new(d, "new", nw);
     json_object_set_new(d, "resolved", res);
     json_object_set_new(d, "persisting", per);
-    json_decref(bidx);
-    json_decref(cidx);
+    json_decref(cur.bidx);
+    json_decref(cur.seen);
 
     json_object_set_new(d, "metrics", metric_drift(json_object_get(base, "metrics"), json_object_get(doc, "metrics")));
 

@@ -23,6 +23,8 @@
 
 #include <jansson.h>
 
+#include "findings.h"
+
 #include "../core/nw_err.h"
 
 enum nw_drift_error {
@@ -36,10 +38,11 @@ enum nw_drift_error {
  * (path may be the report folder). *out: new reference. */
 int nw_baseline_load(const char *path, json_t **out, nw_err *err);
 
-/* The drift object of doc against base (new reference, NULL when out of
- * memory). Adds "change" to each of doc's compliance controls
+/* The drift object of doc (whose findings are fs) against base (new
+ * reference; NULL with err set when out of memory or when fs cannot be
+ * read back). Adds "change" to each of doc's compliance controls
  * ("newly_failing", "newly_passing", "unchanged" or "new_control"). */
-json_t *nw_drift_build(const json_t *base, json_t *doc, const char *base_path);
+json_t *nw_drift_build(const json_t *base, json_t *doc, const nw_findings *fs, const char *base_path, nw_err *err);
 
 /* Every numeric leaf of a metrics object as {"a.b.c": number} (new
  * reference); used by drift and by `trend`. */

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../analyze/rules.h"
 #include "../core/nw_time.h"
@@ -293,11 +294,34 @@ static void summary(FILE *f, const json_t *doc)
 
 /* ---- findings overview ---- */
 
-static void findings_overview(FILE *f, const json_t *doc)
+/* one finding into the kind x severity table: kind -> [NSEV counts, total] */
+static int count_kind(void *ctx, const json_t *x)
 {
-    const json_t *findings = json_object_get(doc, "findings");
+    json_t *kinds = ctx;
+    const char *k = sget(x, "kind");
+    if (!k)
+        return 0;
+    json_t *row = json_object_get(kinds, k);
+    if (!row) {
+        row = json_array();
+        for (int s = 0; s <= NSEV; s++)
+            json_array_append_new(row, json_integer(0));
+        if (json_object_set_new(kinds, k, row))
+            return NW_FINDINGS_E_NOMEM;
+    }
+    int s = 4;
+    for (int q = 0; q < NSEV; q++)
+        if (strcmp(sev_class(sget(x, "severity")), sevs[q]) == 0)
+            s = q;
+    json_array_set_new(row, (size_t)s, json_integer(json_integer_value(json_array_get(row, (size_t)s)) + 1));
+    json_array_set_new(row, NSEV, json_integer(json_integer_value(json_array_get(row, NSEV)) + 1));
+    return 0;
+}
+
+static int findings_overview(FILE *f, const json_t *doc, const nw_findings *fs, nw_err *err)
+{
     const json_t *bs = json_object_get(json_object_get(doc, "metrics"), "findings_by_severity");
-    fprintf(f, "<section id=\"findings\"><h2>Findings (%zu)</h2><div class=\"grid2\"><div>", json_array_size(findings));
+    fprintf(f, "<section id=\"findings\"><h2>Findings (%zu)</h2><div class=\"grid2\"><div>", nw_findings_count(fs));
     long long max = 1;
     for (int i = 0; i < NSEV; i++)
         if (iget(bs, sevs[i]) > max)
@@ -317,26 +341,10 @@ static void findings_overview(FILE *f, const json_t *doc)
     fputs("</svg></div><div>", f);
     /* kind x severity */
     json_t *kinds = json_object(); /* kind -> [5 counts] */
-    size_t i;
-    const json_t *x;
-    json_array_foreach(findings, i, x)
-    {
-        const char *k = sget(x, "kind");
-        if (!k)
-            continue;
-        json_t *row = json_object_get(kinds, k);
-        if (!row) {
-            row = json_array();
-            for (int s = 0; s <= NSEV; s++)
-                json_array_append_new(row, json_integer(0));
-            json_object_set_new(kinds, k, row);
-        }
-        int s = 4;
-        for (int q = 0; q < NSEV; q++)
-            if (strcmp(sev_class(sget(x, "severity")), sevs[q]) == 0)
-                s = q;
-        json_array_set_new(row, (size_t)s, json_integer(json_integer_value(json_array_get(row, (size_t)s)) + 1));
-        json_array_set_new(row, NSEV, json_integer(json_integer_value(json_array_get(row, NSEV)) + 1));
+    int rc = nw_findings_each(fs, count_kind, kinds, err);
+    if (rc) {
+        json_decref(kinds);
+        return rc;
     }
     fputs("<table><tr><th>kind</th>", f);
     for (int s = 0; s < NSEV; s++)
@@ -362,6 +370,7 @@ static void findings_overview(FILE *f, const json_t *doc)
         fputs("<tr><td colspan=\"7\" class=\"dim\">No findings.</td></tr>", f);
     fputs("</table></div></div></section>\n", f);
     json_decref(kinds);
+    return 0;
 }
 
 /* ---- drift ---- */
@@ -949,7 +958,22 @@ static void card(FILE *f, const json_t *c, const json_t *by_id, size_t n, int64_
     fputs("</article>\n", f);
 }
 
-int nw_html_write(const char *path, const json_t *doc, const json_t *cards, size_t cards_total, nw_err *err)
+struct wanted {
+    json_t *ids;   /* finding id -> true */
+    json_t *by_id; /* finding id -> finding */
+};
+
+static int keep_wanted(void *ctx, const json_t *x)
+{
+    struct wanted *w = ctx;
+    const char *id = sget(x, "id");
+    if (id && json_object_get(w->ids, id))
+        return json_object_set(w->by_id, id, (json_t *)x) ? NW_FINDINGS_E_NOMEM : 0;
+    return 0;
+}
+
+int nw_html_write(const char *path, const json_t *doc, const nw_findings *fs, const json_t *cards, size_t cards_total,
+                  nw_err *err)
 {
     char tmp[4200];
     FILE *f = nw_out_open(path, tmp, sizeof tmp, err);
@@ -980,20 +1004,39 @@ int nw_html_write(const char *path, const json_t *doc, const json_t *cards, size
           "<a href=\"#identities\">Identities</a></nav>\n<main>\n",
           f);
     summary(f, doc);
-    findings_overview(f, doc);
+    int rc = findings_overview(f, doc, fs, err);
+    if (rc) {
+        fclose(f);
+        unlink(tmp);
+        return rc;
+    }
     drift_section(f, doc);
     compliance_section(f, doc);
     candidates_section(f, doc);
     metrics_section(f, doc);
 
-    json_t *by_id = json_object();
+    /* the findings the cards show, by id: only those are kept */
+    struct wanted w = {json_object(), json_object()};
     size_t i;
     const json_t *x;
-    json_array_foreach(json_object_get(doc, "findings"), i, x)
+    json_array_foreach(cards, i, x)
     {
-        const char *id = sget(x, "id");
-        if (id)
-            json_object_set(by_id, id, (json_t *)x);
+        size_t j;
+        const json_t *id;
+        json_array_foreach(json_object_get(x, "findings"), j, id)
+        {
+            if (json_is_string(id))
+                json_object_set_new(w.ids, json_string_value(id), json_true());
+        }
+    }
+    rc = json_object_size(w.ids) ? nw_findings_each(fs, keep_wanted, &w, err) : 0;
+    json_decref(w.ids);
+    json_t *by_id = w.by_id;
+    if (rc) {
+        json_decref(by_id);
+        fclose(f);
+        unlink(tmp);
+        return rc;
     }
     int64_t as_of = 0;
     if (sget(doc, "as_of"))

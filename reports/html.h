@@ -17,10 +17,13 @@
 #include <stdio.h>
 
 #include "../core/nw_err.h"
+#include "findings.h"
 
 /* cards: array of identity cards (collect.c), most severe first;
  * cards_total: identities with findings (more than the cards when capped). */
-int nw_html_write(const char *path, const json_t *doc, const json_t *cards, size_t cards_total, nw_err *err);
+/* fs: the report's findings, sorted (findings.h). */
+int nw_html_write(const char *path, const json_t *doc, const nw_findings *fs, const json_t *cards, size_t cards_total,
+                  nw_err *err);
 
 /* Write s escaped for HTML text and attribute values (NULL writes nothing). */
 void nw_html_esc(FILE *f, const char *s);

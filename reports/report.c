@@ -239,19 +239,33 @@ static void count_type(struct metrics *m, const char *type)
         m->types[m->ntypes++].n = 1;
 }
 
-/* Write one JSON value indented by `indent` spaces beyond its own nesting. */
+struct indent_out {
+    FILE *f;
+    int indent;
+};
+
+static int indent_cb(const char *buf, size_t size, void *data)
+{
+    const struct indent_out *o = data;
+    const char *p = buf, *end = buf + size;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
+        if (fwrite(p, 1, n, o->f) != n)
+            return -1;
+        if (nl && fprintf(o->f, "%*s", o->indent, "") < 0)
+            return -1;
+        p += n;
+    }
+    return 0;
+}
+
+/* Write one JSON value indented by `indent` spaces beyond its own nesting,
+ * straight to the file: a large array is never held as one string. */
 static void dump_indented(FILE *f, const json_t *v, int indent)
 {
-    char *s = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII | JSON_ENCODE_ANY);
-    if (!s)
-        return;
-    for (const char *p = s; *p; p++) {
-        fputc(*p, f);
-        if (*p == '\n')
-            for (int i = 0; i < indent; i++)
-                fputc(' ', f);
-    }
-    free(s);
+    struct indent_out o = {f, indent};
+    json_dump_callback(v, indent_cb, &o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII | JSON_ENCODE_ANY);
 }
 
 struct md_rows {
@@ -315,22 +329,22 @@ static void md_table(FILE *f, const struct md_rows *mr, int kind)
                 (long long)(mr->total[kind] - (int64_t)json_array_size(mr->rows[kind])));
 }
 
-static void md_findings(FILE *f, const json_t *findings, const json_t *cands)
+static int md_findings(FILE *f, const nw_findings *fs, const json_t *cands, nw_err *err)
 {
-    size_t n = json_array_size(findings);
+    size_t n = nw_findings_count(fs);
     fprintf(f, "\n## Findings (%zu)\n\n", n);
     if (!n) {
         fputs("No findings.\n", f);
     } else {
         fputs("| severity | kind | identity | rule | title |\n|---|---|---|---|---|\n", f);
-        size_t i;
-        json_t *x;
-        json_array_foreach(findings, i, x)
-        {
+        for (size_t i = 0; i < n; i++) {
             if (i >= 500) {
                 fprintf(f, "\n%zu more findings in report.json.\n", n - 500);
                 break;
             }
+            json_t *x = nw_findings_get(fs, i, err);
+            if (!x)
+                return err->code ? err->code : NW_REPORT_E_NOMEM;
             fputs("| ", f);
             md(f, sget(x, "severity"));
             fputs(" | ", f);
@@ -342,13 +356,14 @@ static void md_findings(FILE *f, const json_t *findings, const json_t *cands)
             fputs(" | ", f);
             md(f, sget(x, "title"));
             fputs(" |\n", f);
+            json_decref(x);
         }
     }
     size_t nc = json_array_size(cands);
     fprintf(f, "\n## Deprovisioning candidates (%zu)\n\n", nc);
     if (!nc) {
         fputs("None.\n", f);
-        return;
+        return 0;
     }
     fputs("| identity | provider | type | last seen | confidence | reasons |\n|---|---|---|---|---:|---|\n", f);
     size_t i;
@@ -376,10 +391,11 @@ static void md_findings(FILE *f, const json_t *findings, const json_t *cands)
         }
         fputs(" |\n", f);
     }
+    return 0;
 }
 
 static int write_md(const char *path, const json_t *head, const struct metrics *m, const struct md_rows *mr,
-                    const json_t *findings, const json_t *cands, const json_t *doc, nw_err *err)
+                    const nw_findings *fs, const json_t *cands, const json_t *doc, nw_err *err)
 {
     char tmp[4200];
     FILE *f = open_tmp(path, tmp, sizeof tmp, err);
@@ -405,7 +421,12 @@ static int write_md(const char *path, const json_t *head, const struct metrics *
     fputs("\n## Non-human identities by type\n\n| type | count |\n|---|---:|\n", f);
     for (size_t i = 0; i < m->ntypes; i++)
         fprintf(f, "| %s | %lld |\n", m->types[i].name, (long long)m->types[i].n);
-    md_findings(f, findings, cands);
+    int rc = md_findings(f, fs, cands, err);
+    if (rc) {
+        fclose(f);
+        unlink(tmp);
+        return rc;
+    }
     if (doc)
         nw_collect_md(doc, f); /* metrics, compliance, drift */
     fputs("\n## Non-human identities\n\n", f);
@@ -804,19 +825,6 @@ static json_t *identity_json(nw_store *act_st, const nw_ident_row *act, const st
     return o;
 }
 
-static int sev_cmp(const void *a, const void *b)
-{
-    const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
-    int rx = nw_severity_rank(json_string_value(json_object_get(x, "severity")));
-    int ry = nw_severity_rank(json_string_value(json_object_get(y, "severity")));
-    if (rx != ry)
-        return ry - rx;
-    int c = strcmp(json_string_value(json_object_get(x, "identity")), json_string_value(json_object_get(y, "identity")));
-    if (c)
-        return c;
-    return strcmp(json_string_value(json_object_get(x, "id")), json_string_value(json_object_get(y, "id")));
-}
-
 /* Sort an array of objects by severity (highest first), identity, id. */
 static void sort_by_severity(json_t *arr)
 {
@@ -828,7 +836,7 @@ static void sort_by_severity(json_t *arr)
         return;
     for (size_t i = 0; i < n; i++)
         v[i] = json_incref(json_array_get(arr, i));
-    qsort(v, n, sizeof(*v), sev_cmp);
+    qsort(v, n, sizeof(*v), nw_finding_cmp);
     json_array_clear(arr);
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, v[i]);
@@ -838,6 +846,55 @@ static void sort_by_severity(json_t *arr)
 static int cmp_type(const void *a, const void *b)
 {
     return strcmp(((const struct type_count *)a)->name, ((const struct type_count *)b)->name);
+}
+
+/* Move one identity's findings (the array, emptied) into the spilled set,
+ * sorted by id within the identity so the set's stable sort gives the
+ * report's order. */
+static int spill_identity(nw_findings *fs, json_t *arr, nw_err *err)
+{
+    size_t n = json_array_size(arr);
+    if (!n)
+        return 0;
+    json_t **v = malloc(n * sizeof(*v));
+    if (!v)
+        return nw_err_set(err, NW_REPORT_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        v[i] = json_array_get(arr, i);
+    qsort(v, n, sizeof(*v), nw_finding_cmp);
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = nw_findings_add(fs, v[i], err);
+    free(v);
+    json_array_clear(arr);
+    return rc;
+}
+
+static void count_in(json_t *o, const char *k)
+{
+    if (k)
+        json_object_set_new(o, k, json_integer(json_integer_value(json_object_get(o, k)) + 1));
+}
+
+/* The findings array of report.json, one finding read back at a time;
+ * counted by kind and severity (keys in order of first appearance) for the
+ * metrics. */
+static int write_findings(FILE *f, const nw_findings *fs, json_t *bykind, json_t *bysev, nw_err *err)
+{
+    size_t n = nw_findings_count(fs);
+    fputs("  \"findings\": [", f);
+    for (size_t i = 0; i < n; i++) {
+        json_t *x = nw_findings_get(fs, i, err);
+        if (!x)
+            return err->code ? err->code : NW_REPORT_E_NOMEM;
+        count_in(bykind, sget(x, "kind"));
+        count_in(bysev, sget(x, "severity"));
+        fputs(i ? ",\n    " : "\n    ", f);
+        dump_indented(f, x, 4);
+        json_decref(x);
+    }
+    fputs(n ? "\n  ]" : "]", f);
+    return 0;
 }
 
 int nw_report_write(nw_store *const *shards, size_t n, const nw_report_opts *opts, const char *out_dir,
@@ -853,7 +910,9 @@ int nw_report_write(nw_store *const *shards, size_t n, const nw_report_opts *opt
     nw_ident_row *row = calloc(n ? n : 1, sizeof(*row));
     int *live = calloc(n ? n : 1, sizeof(int));
     json_t *head = json_object();
-    json_t *findings = json_array(), *cands = NULL;
+    json_t *findings = json_array(), *cands = NULL; /* findings: one identity's, before they are spilled */
+    nw_findings *fs = NULL;
+    json_t *bykind = json_object(), *bysev = json_object();
     struct invlist invl;
     memset(&invl, 0, sizeof invl);
     struct links links = {json_object(), json_object(), json_object()};
@@ -909,6 +968,10 @@ int nw_report_write(nw_store *const *shards, size_t n, const nw_report_opts *opt
     }
     if ((rc = nw_mkdirs(out_dir, err)))
         goto out;
+    if (!(fs = nw_findings_spill(out_dir, err))) {
+        rc = err->code ? err->code : NW_REPORT_E_NOMEM;
+        goto out;
+    }
     snprintf(path, sizeof path, "%s/report.json", out_dir);
     f = open_tmp(path, tmp, sizeof tmp, err);
     if (!f) {
@@ -994,7 +1057,7 @@ int nw_report_write(nw_store *const *shards, size_t n, const nw_report_opts *opt
                               : nw_store_kind(inv->r.type ? inv->r.type : "unknown", key, 0, 0));
         json_t *creator = json_object_get(links.creator, key);
         const char *prob = creator ? json_string_value(json_object_get(creator, "identity")) : NULL;
-        size_t fbefore = json_array_size(findings);
+        size_t fbefore = 0; /* findings holds this identity's only */
         size_t cbefore = det ? json_array_size(nw_detect_candidates(det)) : 0;
         if (det) {
             nw_detect_subject subj = {act_st, act, inv ? inv->st : NULL, inv ? &inv->r : NULL, prob};
@@ -1012,7 +1075,7 @@ int nw_report_write(nw_store *const *shards, size_t n, const nw_report_opts *opt
         add_links(o, &links);
         nw_collect_subject cs = {o,        kind,    act_st, act ? act->id : 0, inv ? inv->r.tags_json : NULL,
                                  findings, fbefore, det && json_array_size(nw_detect_candidates(det)) > cbefore};
-        if ((rc = nw_collect_identity(col, &cs, err))) {
+        if ((rc = nw_collect_identity(col, &cs, err)) || (rc = spill_identity(fs, findings, err))) {
             json_decref(o);
             goto out;
         }
@@ -1039,9 +1102,8 @@ int nw_report_write(nw_store *const *shards, size_t n, const nw_report_opts *opt
         }
     }
     fputs(written ? "\n  ],\n" : "],\n", f);
-    sort_by_severity(findings);
-    fputs("  \"findings\": ", f);
-    dump_indented(f, findings, 2);
+    if ((rc = nw_findings_sort(fs, err)) || (rc = write_findings(f, fs, bykind, bysev, err)))
+        goto out;
     fputs(",\n  \"deprovision_candidates\": ", f);
     cands = det ? json_incref((json_t *)nw_detect_candidates(det)) : json_array();
     sort_by_severity(cands);
@@ -1069,28 +1131,17 @@ int nw_report_write(nw_store *const *shards, size_t n, const nw_report_opts *opt
         json_object_set_new(bt, m.types[i].name, json_integer(m.types[i].n));
     json_object_set_new(met, "non_human_by_type", bt);
     {
-        json_t *bk = json_object(), *bs = json_object();
-        size_t i;
-        json_t *x;
-        json_array_foreach(findings, i, x)
-        {
-            const char *k = json_string_value(json_object_get(x, "kind"));
-            const char *sv = json_string_value(json_object_get(x, "severity"));
-            json_object_set_new(bk, k, json_integer(json_integer_value(json_object_get(bk, k)) + 1));
-            json_object_set_new(bs, sv, json_integer(json_integer_value(json_object_get(bs, sv)) + 1));
-        }
-        json_object_set_new(met, "findings", json_integer((json_int_t)json_array_size(findings)));
-        json_object_set_new(met, "findings_by_kind", bk);
-        json_object_set_new(met, "findings_by_severity", bs);
+        json_object_set_new(met, "findings", json_integer((json_int_t)nw_findings_count(fs)));
+        json_object_set(met, "findings_by_kind", bykind);
+        json_object_set(met, "findings_by_severity", bysev);
         json_object_set_new(met, "deprovision_candidates", json_integer((json_int_t)json_array_size(cands)));
     }
     /* the document without identities[]: compliance, drift, DESIGN.md metrics; other writers read it */
     doc = json_object();
     json_object_update(doc, head);
-    json_object_set(doc, "findings", findings);
     json_object_set(doc, "deprovision_candidates", cands);
     json_object_set_new(doc, "metrics", met);
-    if ((rc = nw_collect_finish(col, doc, err)))
+    if ((rc = nw_collect_finish(col, doc, fs, err)))
         goto out;
     fputs("  \"compliance\": ", f);
     dump_indented(f, json_object_get(doc, "compliance"), 2);
@@ -1113,18 +1164,23 @@ int nw_report_write(nw_store *const *shards, size_t n, const nw_report_opts *opt
     if (rc)
         goto out;
     snprintf(path, sizeof path, "%s/report.md", out_dir);
-    if ((formats & NW_FMT_MD) && (rc = write_md(path, head, &m, &mr, findings, cands, doc, err)))
+    if ((formats & NW_FMT_MD) && (rc = write_md(path, head, &m, &mr, fs, cands, doc, err)))
         goto out;
-    if ((rc = nw_collect_write(col, doc, out_dir, err)))
+    if ((rc = nw_collect_write(col, doc, fs, out_dir, err)))
         goto out;
     if (opts && opts->doc_out)
         *opts->doc_out = json_incref(doc);
+    int64_t nfound = (int64_t)nw_findings_count(fs);
+    if (opts && opts->findings_out) {
+        *opts->findings_out = fs;
+        fs = NULL;
+    }
     if (sum) {
         sum->identities = written;
         sum->non_human = m.by_kind[NW_KIND_NON_HUMAN];
         sum->human = m.by_kind[NW_KIND_HUMAN];
         sum->unknown = m.by_kind[NW_KIND_UNKNOWN];
-        sum->findings = (int64_t)json_array_size(findings);
+        sum->findings = nfound;
         sum->events = all.events;
     }
 out:
@@ -1143,6 +1199,9 @@ out:
         free(m.types[i].name);
     json_decref(head);
     json_decref(findings);
+    nw_findings_free(fs);
+    json_decref(bykind);
+    json_decref(bysev);
     json_decref(cands);
     json_decref(links.by_cred);
     json_decref(links.by_origin);

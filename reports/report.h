@@ -19,6 +19,7 @@
 #include "../analyze/rules.h"
 #include "../analyze/store.h"
 #include "../core/nw_err.h"
+#include "findings.h"
 
 typedef struct nw_report_opts {
     int64_t as_of;        /* microseconds; 0 = the newest event time stored */
@@ -31,8 +32,10 @@ typedef struct nw_report_opts {
     unsigned formats;     /* NW_FMT_* of collect.h; 0 = json and md */
     const char *baseline; /* previous report.json (or its folder) for drift; NULL = none */
     size_t max_cards;     /* identity cards in report.html; 0 = 500 */
-    json_t **doc_out;     /* when not NULL: receives report.json without identities[] (new reference),
-                             for alerts (alerts.h) and `report --record` */
+    json_t **doc_out;     /* when not NULL: receives report.json without identities[] and findings[]
+                             (new reference), for alerts (alerts.h) and `report --record` */
+    nw_findings **findings_out; /* when not NULL: receives the findings (findings.h; the caller frees them
+                                   with nw_findings_free; their temporary file is in out_dir) */
 } nw_report_opts;
 
 typedef struct nw_report_summary {

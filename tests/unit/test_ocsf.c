@@ -225,16 +225,18 @@ static void test_dedup(void)
                             "suddenly_active", "rule", "NHI-ACTIVE-001", "severity", "critical", "identity", "x", "title",
                             "t", "id", "f-00000000000000bb", "kind", "no_owner", "rule", "NHI-HYG-005", "severity", "low",
                             "identity", "y", "title", "t2", "compliance", "controls");
-    CHECK_INT(nw_alerter_report(al, doc, 1795827098000000LL, &err), 0);
+    nw_findings *fs = nw_findings_of(json_object_get(doc, "findings")); /* the same array: edits below show */
+    CHECK(fs != NULL);
+    CHECK_INT(nw_alerter_report(al, doc, fs, 1795827098000000LL, &err), 0);
     nw_alerter_stats_get(al, &ss);
     CHECK_INT(ss.sent, 2); /* only the new one */
-    CHECK_INT(nw_alerter_report(al, doc, 1795827098000000LL, &err), 0);
+    CHECK_INT(nw_alerter_report(al, doc, fs, 1795827098000000LL, &err), 0);
     nw_alerter_stats_get(al, &ss);
     CHECK_INT(ss.sent, 2); /* nothing changed */
     /* escalation then resolution */
     json_object_set_new(json_array_get(json_object_get(doc, "findings"), 1), "severity", json_string("high"));
     json_array_remove(json_object_get(doc, "findings"), 0);
-    CHECK_INT(nw_alerter_report(al, doc, 1795827098000000LL, &err), 0);
+    CHECK_INT(nw_alerter_report(al, doc, fs, 1795827098000000LL, &err), 0);
     nw_alerter_stats_get(al, &ss);
     CHECK_INT(ss.sent, 4);
     CHECK_INT(ss.escalated, 1);
@@ -245,11 +247,12 @@ static void test_dedup(void)
     /* the state survives the process: a new alerter sends nothing for the same report */
     al = nw_alerter_new(&ao, &err);
     CHECK_INT(nw_alerter_add_sink(al, out, &err), 0);
-    CHECK_INT(nw_alerter_report(al, doc, 1795827098000000LL, &err), 0);
+    CHECK_INT(nw_alerter_report(al, doc, fs, 1795827098000000LL, &err), 0);
     nw_alerter_stats_get(al, &ss);
     CHECK_INT(ss.sent, 0);
     nw_alerter_free(al);
     CHECK_INT(count_lines(out), 4);
+    nw_findings_free(fs);
     json_decref(doc);
     json_decref(a);
     nw_store_close(st);

@@ -1,7 +1,7 @@
 /* test_report_writers.c - the pieces behind the report formats: CSV fields,
  * shell quoting and remediation commands, HTML escaping, the compliance
  * view, the baseline scanner and drift, metric flattening, the format list,
- * the report history in the store. */
+ * the report history in the store, the spilled findings set. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,6 +11,7 @@
 #include "../../reports/compliance.h"
 #include "../../reports/csv.h"
 #include "../../reports/drift.h"
+#include "../../reports/findings.h"
 #include "../../reports/html.h"
 #include "../../reports/remediation.h"
 #include "nw_test.h"
@@ -117,7 +118,11 @@ static void test_compliance(void)
                                  "framework", "SOC 2", "control", "CC6.2", "framework", "NIST", "control", "AC-2", "id",
                                  "f-2", "rule", "R-2", "severity", "low", "identity", "a", "compliance", "framework",
                                  "SOC 2", "control", "CC6.2");
-    json_t *c = nw_compliance_build(NULL, findings);
+    nw_err err;
+    nw_err_clear(&err);
+    nw_findings *fs = nw_findings_of(findings);
+    json_t *c = nw_compliance_build(NULL, fs, &err);
+    nw_findings_free(fs);
     json_t *ctl = json_object_get(c, "controls");
     CHECK_INT(json_array_size(ctl), 2);
     json_t *x = json_array_get(ctl, 0); /* NIST AC-2 sorts first */
@@ -174,7 +179,9 @@ static void test_baseline_and_drift(void)
                             "f-3", "rule", "R", "kind", "k", "identity", "c", "severity", "low", "compliance", "controls",
                             "framework", "F", "control", "1", "status", "pass", "metrics", "findings", 2, "ownership",
                             "with_owner_share", 0.5, "new_metric", 7);
-    json_t *d = nw_drift_build(base, doc, path);
+    nw_findings *fs = nw_findings_of(json_object_get(doc, "findings"));
+    json_t *d = nw_drift_build(base, doc, fs, path, &err);
+    nw_findings_free(fs);
     json_t *cnt = json_object_get(d, "counts");
     CHECK_INT(json_integer_value(json_object_get(cnt, "new")), 1);
     CHECK_INT(json_integer_value(json_object_get(cnt, "resolved")), 1);
@@ -279,6 +286,93 @@ static void test_history(void)
     unlink(p);
 }
 
+static int collect_ids(void *ctx, const json_t *f)
+{
+    json_t *ids = ctx;
+    json_array_append_new(ids, json_string(json_string_value(json_object_get(f, "id"))));
+    return json_array_size(ids) == 99 ? 7 : 0; /* a non-zero return stops the walk */
+}
+
+/* Findings spilled to an unlinked file come back whole, in the report's order
+ * (severity, then the order they were added in), however many there are. */
+static void test_findings_spill(void)
+{
+    char dir[] = "/tmp/nw_test_findings_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    nw_err err;
+    nw_err_clear(&err);
+    nw_findings *fs = nw_findings_spill(dir, &err);
+    CHECK(fs != NULL);
+    static const char *const sev[] = {"low", "critical", "info", "high", "medium", "bogus"};
+    enum { N = 3000 };
+    for (int i = 0; i < N; i++) {
+        char id[32], ident[32];
+        snprintf(id, sizeof id, "f-%05d", i);
+        snprintf(ident, sizeof ident, "id-%05d", i);
+        /* escapes and non-ASCII survive the round trip */
+        json_t *f = json_pack("{s:s, s:s, s:s, s:s, s:{s:s}}", "id", id, "severity", sev[i % 6], "identity", ident,
+                              "kind", "k", "evidence", "note", "a\"b\\c\n\u00e9\u2603");
+        CHECK_INT(nw_findings_add(fs, f, &err), 0);
+        json_decref(f);
+    }
+    CHECK_INT(nw_findings_count(fs), N);
+    /* the temporary file is already gone from the folder */
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "test -z \"$(ls -A %s)\"", dir);
+    CHECK_INT(system(cmd), 0);
+    CHECK_INT(nw_findings_sort(fs, &err), 0);
+    int prev_rank = 99, prev_i = -1;
+    for (size_t i = 0; i < N; i++) {
+        json_t *f = nw_findings_get(fs, i, &err);
+        CHECK(f != NULL);
+        if (!f)
+            break;
+        int r = nw_severity_rank(json_string_value(json_object_get(f, "severity")));
+        int n = atoi(json_string_value(json_object_get(f, "id")) + 2);
+        CHECK(r <= prev_rank);
+        if (r == prev_rank)
+            CHECK(n > prev_i); /* stable within a severity */
+        prev_rank = r;
+        prev_i = n;
+        CHECK_CSTR(json_string_value(json_object_get(json_object_get(f, "evidence"), "note")),
+                   "a\"b\\c\n\u00e9\u2603");
+        json_decref(f);
+    }
+    json_t *first = nw_findings_get(fs, 0, &err);
+    CHECK_CSTR(json_string_value(json_object_get(first, "severity")), "critical");
+    CHECK_CSTR(json_string_value(json_object_get(first, "id")), "f-00001");
+    json_decref(first);
+    json_t *last = nw_findings_get(fs, N - 1, &err);
+    CHECK_CSTR(json_string_value(json_object_get(last, "severity")), "bogus"); /* unknown severity sorts last */
+    json_decref(last);
+    CHECK(nw_findings_get(fs, N, &err) == NULL);
+    json_t *ids = json_array();
+    CHECK_INT(nw_findings_each(fs, collect_ids, ids, &err), 7);
+    CHECK_INT(json_array_size(ids), 99);
+    CHECK_CSTR(json_string_value(json_array_get(ids, 0)), "f-00001");
+    json_decref(ids);
+    nw_findings_free(fs);
+    CHECK_INT(rmdir(dir), 0);
+    /* a folder that does not exist: a clear error, no crash */
+    nw_err_clear(&err);
+    CHECK(nw_findings_spill("/nonexistent-nhiwatch-dir", &err) == NULL);
+    CHECK_INT(err.code, NW_FINDINGS_E_IO);
+    CHECK(strstr(err.msg, "/nonexistent-nhiwatch-dir") != NULL);
+    /* an array set sorts in full: severity, identity, id */
+    json_t *arr = json_pack("[{s:s,s:s,s:s},{s:s,s:s,s:s},{s:s,s:s,s:s}]", "id", "f-2", "severity", "low", "identity",
+                            "b", "id", "f-1", "severity", "low", "identity", "b", "id", "f-3", "severity", "high",
+                            "identity", "z");
+    fs = nw_findings_of(arr);
+    CHECK_INT(nw_findings_sort(fs, &err), 0);
+    json_t *a0 = nw_findings_get(fs, 0, &err), *a1 = nw_findings_get(fs, 1, &err);
+    CHECK_CSTR(json_string_value(json_object_get(a0, "id")), "f-3");
+    CHECK_CSTR(json_string_value(json_object_get(a1, "id")), "f-1");
+    json_decref(a0);
+    json_decref(a1);
+    nw_findings_free(fs);
+    json_decref(arr);
+}
+
 int main(void)
 {
     test_csv_field();
@@ -288,5 +382,6 @@ int main(void)
     test_baseline_and_drift();
     test_flatten_formats();
     test_history();
+    test_findings_spill();
     return nw_test_finish();
 }
