@@ -16,8 +16,10 @@
 
 /* ---- loading: a top-level scanner over the mapped file ---- */
 
-static const char *const wanted[] = {"schema",   "as_of",      "generated_at", "window_days", "findings",
-                                     "deprovision_candidates", "compliance", "metrics"};
+static const char *const wanted[] = {"schema", "as_of",      "generated_at", "window_days",
+                                     "findings", "compliance", "metrics"};
+
+static json_t *ref(const json_t *f);
 
 static size_t skip_ws(const char *p, size_t i, size_t n)
 {
@@ -38,6 +40,20 @@ static size_t skip_string(const char *p, size_t i, size_t n)
     return n;
 }
 
+/* The scanner walks the mapped file once, front to back: pages behind it
+ * are handed back as it goes (re-read from the file if an error message
+ * looks back), so a large baseline report never sits in memory whole. p is
+ * the start of the mapping. */
+#define DROP_CHUNK ((size_t)16 << 20)
+static void drop_behind(const char *p, size_t upto)
+{
+    long pg = sysconf(_SC_PAGESIZE);
+    size_t page = pg > 0 ? (size_t)pg : 4096;
+    size_t len = upto & ~(page - 1);
+    if (len)
+        madvise((void *)p, len, MADV_DONTNEED);
+}
+
 /* i at the start of a value: index after it, or n when it does not end. */
 static size_t skip_value(const char *p, size_t i, size_t n)
 {
@@ -46,8 +62,12 @@ static size_t skip_value(const char *p, size_t i, size_t n)
     if (p[i] == '"')
         return skip_string(p, i, n);
     if (p[i] == '{' || p[i] == '[') {
-        size_t depth = 0;
+        size_t depth = 0, mark = i + DROP_CHUNK;
         while (i < n) {
+            if (i >= mark) {
+                drop_behind(p, i);
+                mark = i + DROP_CHUNK;
+            }
             char ch = p[i];
             if (ch == '"') {
                 i = skip_string(p, i, n);
@@ -76,6 +96,53 @@ static int line_of(const char *p, size_t off)
     return line;
 }
 
+/* The findings array at p[vs..ve), one element parsed at a time and kept as
+ * its reference fields (ref()): a baseline with many findings costs little. */
+static int load_findings(const char *p, size_t vs, size_t ve, const char *path, json_t **out, nw_err *err)
+{
+    json_error_t je;
+    if (p[vs] != '[') { /* not an array: the schema check says so */
+        *out = json_loadb(p + vs, ve - vs, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
+        return *out ? 0
+                    : nw_err_set(err, NW_DRIFT_E_PARSE, "'%s' line %d: member 'findings': %s", path,
+                                 line_of(p, vs) + je.line - 1, je.text);
+    }
+    json_t *arr = json_array();
+    size_t i = skip_ws(p, vs + 1, ve);
+    if (i < ve && p[i] == ']') {
+        *out = arr;
+        return 0;
+    }
+    size_t mark = vs + DROP_CHUNK;
+    for (;;) {
+        if (i >= mark) {
+            drop_behind(p, i);
+            mark = i + DROP_CHUNK;
+        }
+        size_t es = i, ee = skip_value(p, es, ve);
+        json_t *f = json_loadb(p + es, ee - es, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
+        if (!f) {
+            json_decref(arr);
+            return nw_err_set(err, NW_DRIFT_E_PARSE, "'%s' line %d: a finding: %s", path,
+                              line_of(p, es) + je.line - 1, je.text);
+        }
+        json_array_append_new(arr, json_is_object(f) ? ref(f) : json_incref(f));
+        json_decref(f);
+        i = skip_ws(p, ee, ve);
+        if (i < ve && p[i] == ',') {
+            i = skip_ws(p, i + 1, ve);
+            continue;
+        }
+        if (i < ve && p[i] == ']')
+            break;
+        json_decref(arr);
+        return nw_err_set(err, NW_DRIFT_E_PARSE, "'%s' line %d: ',' or ']' was expected in findings", path,
+                          line_of(p, i));
+    }
+    *out = arr;
+    return 0;
+}
+
 static int scan(const char *p, size_t n, const char *path, json_t *out, nw_err *err)
 {
     size_t i = skip_ws(p, 0, n);
@@ -100,7 +167,14 @@ static int scan(const char *p, size_t n, const char *path, json_t *out, nw_err *
             if (ke - ks - 2 != wl || memcmp(p + ks + 1, wanted[w], wl) != 0)
                 continue;
             json_error_t je;
-            json_t *v = json_loadb(p + vs, ve - vs, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
+            json_t *v = NULL;
+            if (strcmp(wanted[w], "findings") == 0) {
+                int rc = load_findings(p, vs, ve, path, &v, err);
+                if (rc)
+                    return rc;
+            } else {
+                v = json_loadb(p + vs, ve - vs, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
+            }
             if (!v)
                 return nw_err_set(err, NW_DRIFT_E_PARSE, "'%s' line %d: member '%s': %s", path,
                                   line_of(p, vs) + je.line - 1, wanted[w], je.text);

@@ -34,8 +34,10 @@ enum nw_drift_error {
 };
 
 /* Load the top-level members schema, as_of, generated_at, window_days,
- * findings, deprovision_candidates, compliance and metrics of a report.json
- * (path may be the report folder). *out: new reference. */
+ * findings, compliance and metrics of a report.json (path may be the report
+ * folder). Each finding keeps only what drift compares and lists (id, rule,
+ * kind, identity, severity, credential), parsed one at a time, so a large
+ * baseline stays small. *out: new reference. */
 int nw_baseline_load(const char *path, json_t **out, nw_err *err);
 
 /* The drift object of doc (whose findings are fs) against base (new

@@ -1,6 +1,5 @@
 /* findings.c - a report's findings, spilled to a temporary file or over a
  * JSON array. See findings.h. */
-#define _POSIX_C_SOURCE 200809L
 #include "findings.h"
 
 #include <errno.h>
