@@ -20,6 +20,7 @@
 #include "../reports/collect.h"
 #include "../reports/report.h"
 #include "cli.h"
+#include "limits.h"
 
 #ifndef NW_VERSION
 #define NW_VERSION "0.0.0"
@@ -49,10 +50,9 @@ static void usage(FILE *f)
           "  --max-cards N         identity cards in report.html, most severe first (default 500)\n"
           NW_CLI_ALERTS_USAGE
           "  --quiet, -q           no progress and no per-record messages\n"
-          "  --max-record SIZE     largest record accepted (default 1M)\n"
-          "  --max-depth N         deepest nesting accepted (default 128)\n"
-          "  --max-identities N    identities the database may hold (default 2000000)\n"
-          "  --max-file SIZE       largest decompressed file (default unlimited)\n"
+          NW_CLI_LIMITS_USAGE
+          NW_CLI_LIMITS_USAGE_IDENTITIES
+          NW_CLI_LIMITS_USAGE_FILE
           "  --batch N             events per database transaction (default 4096)\n"
           "\n"
           "exit status: 0 all input read; 3 done, but some input was bad or unreadable;\n"
@@ -384,10 +384,6 @@ int nw_cmd_run(int argc, char **argv)
         O_OUT,
         O_ASOF,
         O_NOREPORT,
-        O_MAXREC,
-        O_MAXDEPTH,
-        O_MAXID,
-        O_MAXFILE,
         O_BATCH,
         O_ENT,
         O_TENANT,
@@ -407,10 +403,9 @@ int nw_cmd_run(int argc, char **argv)
         {"as-of", required_argument, NULL, O_ASOF},
         {"no-report", no_argument, NULL, O_NOREPORT},
         {"quiet", no_argument, NULL, 'q'},
-        {"max-record", required_argument, NULL, O_MAXREC},
-        {"max-depth", required_argument, NULL, O_MAXDEPTH},
-        {"max-identities", required_argument, NULL, O_MAXID},
-        {"max-file", required_argument, NULL, O_MAXFILE},
+        NW_CLI_LIMITS_OPTIONS,
+        NW_CLI_LIMITS_OPTION_IDENTITIES,
+        NW_CLI_LIMITS_OPTION_FILE,
         {"batch", required_argument, NULL, O_BATCH},
         {"entitlements", required_argument, NULL, O_ENT},
         {"tenant", required_argument, NULL, O_TENANT},
@@ -441,9 +436,18 @@ int nw_cmd_run(int argc, char **argv)
     nw_pipeline_opts po;
     memset(&po, 0, sizeof po);
     nw_store_opts so = {0, 0};
+    nw_cli_limits lim;
+    memset(&lim, 0, sizeof lim);
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "qhX:F:", lo, NULL)) != -1) {
+        if (nw_cli_limits_is_opt(c)) {
+            if (nw_cli_limits_opt(&lim, c, optarg)) {
+                nw_kafka_conf_free(al.kafka);
+                return NW_EXIT_USAGE;
+            }
+            continue;
+        }
         switch (c) {
         case O_DB:
             db = optarg;
@@ -495,30 +499,16 @@ int nw_cmd_run(int argc, char **argv)
             quiet = true;
             break;
         case O_MAX_CARDS:
-        case O_MAXREC:
-        case O_MAXDEPTH:
-        case O_MAXID:
-        case O_MAXFILE:
         case O_BATCH:
             if (nw_cli_size(optarg, &v) || v == 0) {
                 nw_cli_error("option needs a positive number, not '%s'", optarg);
+                nw_kafka_conf_free(al.kafka);
                 return NW_EXIT_USAGE;
             }
-            if (c == O_MAX_CARDS) {
+            if (c == O_MAX_CARDS)
                 max_cards = (size_t)v;
-            } else if (c == O_MAXREC) {
-                po.source.split.max_record = (size_t)v;
-                po.decode.max_record = (size_t)v;
-            } else if (c == O_MAXDEPTH) {
-                po.source.split.max_depth = (size_t)v;
-                po.decode.max_depth = (size_t)v;
-            } else if (c == O_MAXID) {
-                so.max_identities = v;
-            } else if (c == O_MAXFILE) {
-                po.source.max_file_bytes = v;
-            } else {
+            else
                 po.batch_events = (size_t)v;
-            }
             break;
         case O_ENT:
             if (nents == sizeof ents / sizeof ents[0]) {
@@ -553,6 +543,9 @@ int nw_cmd_run(int argc, char **argv)
         return NW_EXIT_USAGE;
     }
     po.quiet = quiet;
+    nw_cli_limits_apply(&lim, &po.source, &po.decode);
+    if (lim.max_identities)
+        so.max_identities = lim.max_identities;
 
     struct run r;
     memset(&r, 0, sizeof r);

@@ -18,6 +18,7 @@
 #include "../ingest/kafka.h"
 #include "../ingest/source.h"
 #include "cli.h"
+#include "limits.h"
 
 static void usage(FILE *f)
 {
@@ -34,9 +35,8 @@ static void usage(FILE *f)
           "                        -X security.protocol=SASL_SSL -X sasl.mechanism=PLAIN\n"
           "  -F FILE               librdkafka properties file (key=value lines, # comments)\n"
           "  --wait-brokers SEC    give up when no broker answers for SEC s (default 30)\n"
-          "  --max-record SIZE     largest record accepted (default 1M)\n"
-          "  --max-depth N         deepest nesting accepted (default 128)\n"
-          "  --max-file SIZE       largest decompressed file (default unlimited)\n"
+          NW_CLI_LIMITS_USAGE
+          NW_CLI_LIMITS_USAGE_FILE
           "  --quiet, -q           no per-record messages and no summary\n"
           "\n"
           "exit status: 0 every record shipped; 3 shipped, but some input was bad or\n"
@@ -155,15 +155,14 @@ static void on_file_error(void *ctx, const nw_err *e)
 
 int nw_cmd_ship(int argc, char **argv)
 {
-    enum { O_BROKERS = 256, O_TOPIC, O_COMP, O_WAIT, O_MAXREC, O_MAXDEPTH, O_MAXFILE };
+    enum { O_BROKERS = 256, O_TOPIC, O_COMP, O_WAIT };
     static const struct option lo[] = {
         {"brokers", required_argument, NULL, O_BROKERS},
         {"topic", required_argument, NULL, O_TOPIC},
         {"compression", required_argument, NULL, O_COMP},
         {"wait-brokers", required_argument, NULL, O_WAIT},
-        {"max-record", required_argument, NULL, O_MAXREC},
-        {"max-depth", required_argument, NULL, O_MAXDEPTH},
-        {"max-file", required_argument, NULL, O_MAXFILE},
+        NW_CLI_LIMITS_OPTIONS,
+        NW_CLI_LIMITS_OPTION_FILE,
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -171,9 +170,12 @@ int nw_cmd_ship(int argc, char **argv)
     struct ship s;
     memset(&s, 0, sizeof s);
     nw_err_clear(&s.err);
+    nw_cli_limits cl;
+    memset(&cl, 0, sizeof cl);
     nw_source_limits lim;
     memset(&lim, 0, sizeof lim);
-    nw_decode_limits dl = {0, 0};
+    nw_decode_limits dl;
+    memset(&dl, 0, sizeof dl);
     const char *compression = NULL;
     int wait_s = 30;
     uint64_t v;
@@ -185,6 +187,11 @@ int nw_cmd_ship(int argc, char **argv)
     }
     optind = 1;
     while ((c = getopt_long(argc, argv, "X:F:qh", lo, NULL)) != -1) {
+        if (nw_cli_limits_is_opt(c)) {
+            if (nw_cli_limits_opt(&cl, c, optarg))
+                goto out_free;
+            continue;
+        }
         switch (c) {
         case O_BROKERS:
             if (nw_kafka_conf_brokers(kc, optarg, &s.err))
@@ -208,24 +215,11 @@ int nw_cmd_ship(int argc, char **argv)
             s.quiet = true;
             break;
         case O_WAIT:
-        case O_MAXREC:
-        case O_MAXDEPTH:
-        case O_MAXFILE:
             if (nw_cli_size(optarg, &v) || v == 0) {
                 nw_cli_error("option needs a positive number, not '%s'", optarg);
                 goto out_free;
             }
-            if (c == O_WAIT) {
-                wait_s = v > 86400 ? 86400 : (int)v;
-            } else if (c == O_MAXREC) {
-                lim.split.max_record = (size_t)v;
-                dl.max_record = (size_t)v;
-            } else if (c == O_MAXDEPTH) {
-                lim.split.max_depth = (size_t)v;
-                dl.max_depth = (size_t)v;
-            } else {
-                lim.max_file_bytes = v;
-            }
+            wait_s = v > 86400 ? 86400 : (int)v;
             break;
         case 'h':
             usage(stdout);
@@ -236,6 +230,7 @@ int nw_cmd_ship(int argc, char **argv)
             goto out_free;
         }
     }
+    nw_cli_limits_apply(&cl, &lim, &dl);
     if (!nw_kafka_conf_broker_list(kc)) {
         nw_cli_error("ship: --brokers is required");
         goto out_free;

@@ -10,6 +10,7 @@
 #include "decode.h"
 
 #include "../core/nw_redact.h"
+#include "source.h" /* the default caps */
 
 #include <stdlib.h>
 #include <string.h>
@@ -70,8 +71,10 @@ nw_decoder *nw_decoder_new(const nw_decode_limits *limits, nw_err *err)
     const char **all = NULL;
     if (!d)
         goto out_nomem;
-    d->lim.max_record = limits && limits->max_record ? limits->max_record : (size_t)1 << 20;
-    d->lim.max_depth = limits && limits->max_depth ? limits->max_depth : 128;
+    d->lim.max_record = limits && limits->max_record ? limits->max_record : NW_MAX_RECORD_DEFAULT;
+    d->lim.max_depth = limits && limits->max_depth ? limits->max_depth : NW_MAX_DEPTH_DEFAULT;
+    d->lim.max_string = limits && limits->max_string ? limits->max_string : NW_MAX_STRING_DEFAULT;
+    d->lim.max_fields = limits && limits->max_fields ? limits->max_fields : NW_MAX_FIELDS_DEFAULT;
     /* unified path set: envelope paths, then every provider path not yet
      * in the set (compared case-insensitively, as jscan matches keys) */
     size_t cap = E_COUNT;
@@ -213,12 +216,29 @@ static void redact_event(nw_event *ev, nw_arena *arena)
     ev->session_name = nw_redact(arena, ev->session_name);
 }
 
+/* JSON that was text inside a string (`what` says which) was never seen by
+ * the splitter: measure it against the string and field caps first. */
+static int measure_inner(const nw_decoder *d, const char *what, nw_str s, nw_err *err)
+{
+    nw_err m;
+    nw_err_clear(&m);
+    int rc = nw_jscan_measure(s.p, s.n, d->lim.max_string, d->lim.max_fields, &m);
+    if (rc == NW_JSCAN_OK)
+        return 0;
+    if (rc == NW_JSCAN_E_STRING)
+        return nw_err_set(err, NW_DEC_E_LIMIT, "the JSON in %s: %s (--max-string)", what, m.msg);
+    return nw_err_set(err, NW_DEC_E_LIMIT, "the JSON in %s: %s (--max-fields)", what, m.msg);
+}
+
 /* Decode JSON held in a string value (already unescaped). */
-static int decode_inner(nw_decoder *d, int level, nw_str s, nw_arena *arena, nw_event *ev, nw_str *container,
-                        nw_err *err)
+static int decode_inner(nw_decoder *d, int level, const char *what, nw_str s, nw_arena *arena, nw_event *ev,
+                        nw_str *container, nw_err *err)
 {
     if (level >= NW_MAX_UNWRAP)
         return nw_err_set(err, NW_DEC_E_LIMIT, "envelopes nested more than %d deep", NW_MAX_UNWRAP);
+    int rc = measure_inner(d, what, s, err);
+    if (rc)
+        return rc;
     return decode_at(d, level + 1, s.p, s.n, s.n, arena, ev, container, err);
 }
 
@@ -275,7 +295,7 @@ static int decode_at(nw_decoder *d, int level, const char *buf, size_t len, size
     }
     /* lookup-events element: {"EventId":..., "CloudTrailEvent": "<json>"} */
     if (v[E_CT_EVENT].type == NW_J_STRING)
-        return decode_inner(d, level, v[E_CT_EVENT].s, arena, ev, container, err);
+        return decode_inner(d, level, "the CloudTrailEvent string", v[E_CT_EVENT].s, arena, ev, container, err);
     if (v[E_CT_EVENT].type == NW_J_OBJECT) {
         nw_str inner = v[E_CT_EVENT].s;
         if (level >= NW_MAX_UNWRAP)
@@ -303,7 +323,7 @@ static int decode_at(nw_decoder *d, int level, const char *buf, size_t len, size
     if (v[E_MESSAGE].type == NW_J_STRING) {
         nw_str m = nw_str_trim(v[E_MESSAGE].s);
         if (m.n && m.p[0] == '{')
-            return decode_inner(d, level, m, arena, ev, container, err);
+            return decode_inner(d, level, "the CloudWatch Logs message", m, arena, ev, container, err);
     }
     /* Pub/Sub push: {"message":{"data":"<base64 LogEntry>"},"subscription":...} */
     if (v[E_MESSAGE].type == NW_J_OBJECT) {
@@ -316,6 +336,8 @@ static int decode_at(nw_decoder *d, int level, const char *buf, size_t len, size
                 return nw_err_set(err, NW_DEC_E_FIELD, "Pub/Sub message.data is not base64");
             if (level >= NW_MAX_UNWRAP)
                 return nw_err_set(err, NW_DEC_E_LIMIT, "envelopes nested too deep");
+            if ((rc = measure_inner(d, "Pub/Sub message.data", raw, err)))
+                return rc;
             return decode_at(d, level + 1, raw.p, raw.n, raw.n + NW_JSCAN_PADDING, arena, ev, container, err);
         }
     }

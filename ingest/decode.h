@@ -28,9 +28,18 @@ enum nw_decode_result {
     NW_DECODE_CONTAINER = 2, /* *container is the raw text of the array to split */
 };
 
+/* The same caps as the splitter's (source.h, nw_split_limits), 0 for the
+ * default. A record is expected to come from the splitter, which measured
+ * it whole (string lengths, field count, nesting); what nw_decode measures
+ * itself is what no splitter saw: the JSON it unwraps from a string (a
+ * lookup-events CloudTrailEvent, a CloudWatch Logs message, a Pub/Sub
+ * message.data), checked with nw_jscan_measure before it is scanned. Over a
+ * cap: NW_DEC_E_LIMIT, the message naming the cap. */
 typedef struct nw_decode_limits {
     size_t max_record;  /* bytes per record (default 1 MiB) */
     size_t max_depth;   /* nesting (default 128) */
+    size_t max_string;  /* bytes of one string (default 768 KiB) */
+    size_t max_fields;  /* members + elements of one record (default 100000) */
 } nw_decode_limits;
 
 /* limits may be NULL for defaults. Returns NULL with err set on failure. */

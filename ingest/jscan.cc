@@ -6,6 +6,9 @@
 
 #include <cstring>
 #include <new>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <string>
 #include <vector>
 
@@ -361,6 +364,24 @@ int fail(nw_err *err, simdjson::error_code e, const char *what)
     return nw_err_set(err, code, "malformed JSON in %s: %s", what, simdjson::error_message(e));
 }
 
+// After the root value only white space may follow: simdjson On-Demand
+// stops reading at the end of the value it was asked for, so `{"a":1} x`
+// would pass as `{"a":1}` (docs/hardening.md, finding 3).
+int check_end(od::document &doc, const char *p, const char *what, nw_err *err)
+{
+    const char *at = nullptr;
+    auto e = doc.current_location().get(at);
+    if (e == simdjson::OUT_OF_BOUNDS)
+        return 0; // every token was read
+    if (e)
+        return fail(err, e, what);
+    int rc = nw_err_set(err, NW_JSCAN_E_SYNTAX, "malformed JSON in %s: content after the end at byte %zu", what,
+                        (size_t)(at - p));
+    if (err)
+        err->offset = (int64_t)(at - p);
+    return rc;
+}
+
 // Make the buffer parseable in place: padded or copied into the arena.
 const char *prepare(const char *buf, size_t len, size_t cap, nw_arena *arena)
 {
@@ -414,6 +435,7 @@ extern "C" int nw_jscan_doc(nw_jscan *js, const char *buf, size_t len, size_t ca
                 return fail(err, e, "document");
             if (extract(v, &out[root.leaf], c))
                 return fail(err, c.err, "document");
+            return check_end(doc, p, "document", err);
         }
         return 0;
     }
@@ -422,7 +444,7 @@ extern "C" int nw_jscan_doc(nw_jscan *js, const char *buf, size_t len, size_t ca
         return fail(err, e, "document");
     if (scan_object(obj, 0, c))
         return fail(err, c.err, "document");
-    return 0;
+    return check_end(doc, p, "document", err);
 }
 
 extern "C" int nw_jscan_each(nw_jscan *js, const char *buf, size_t len, size_t cap, const nw_jpaths *ps,
@@ -473,7 +495,110 @@ extern "C" int nw_jscan_each(nw_jscan *js, const char *buf, size_t len, size_t c
             return nw_err_set(err, NW_JSCAN_E_CALLBACK, "stopped at element %zu", idx);
         idx++;
     }
-    return 0;
+    return check_end(doc, p, "array", err);
+}
+
+// ---- nw_jscan_measure: caps on string length and field count ----
+
+namespace {
+
+// Index of the first '"' or '\\' at or after i, or n.
+inline size_t find_quote_or_escape(const char *d, size_t i, size_t n)
+{
+#if defined(__SSE2__)
+    const __m128i q = _mm_set1_epi8('"'), b = _mm_set1_epi8('\\');
+    while (i + 16 <= n) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(d + i));
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, q), _mm_cmpeq_epi8(x, b)));
+        if (m)
+            return i + (size_t)__builtin_ctz(m);
+        i += 16;
+    }
+#endif
+    while (i < n && d[i] != '"' && d[i] != '\\')
+        i++;
+    return i;
+}
+
+// Index of the first '"', ',', '{' or '[' at or after i, or n: the only
+// bytes outside strings that start a string or a field.
+inline size_t find_token(const char *d, size_t i, size_t n)
+{
+#if defined(__SSE2__)
+    const __m128i q = _mm_set1_epi8('"'), cm = _mm_set1_epi8(','), ob = _mm_set1_epi8('{'),
+                  oa = _mm_set1_epi8('[');
+    while (i + 16 <= n) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(d + i));
+        __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, q), _mm_cmpeq_epi8(x, cm)),
+                                   _mm_or_si128(_mm_cmpeq_epi8(x, ob), _mm_cmpeq_epi8(x, oa)));
+        unsigned m = (unsigned)_mm_movemask_epi8(hit);
+        if (m)
+            return i + (size_t)__builtin_ctz(m);
+        i += 16;
+    }
+#endif
+    while (i < n && d[i] != '"' && d[i] != ',' && d[i] != '{' && d[i] != '[')
+        i++;
+    return i;
+}
+
+inline bool is_ws(char ch) { return ch == ' ' || ch == '\n' || ch == '\r' || ch == '\t'; }
+
+} // namespace
+
+extern "C" int nw_jscan_measure(const char *buf, size_t len, size_t max_string, size_t max_fields, nw_err *err)
+{
+    // fields = commas outside strings + containers that are not empty: a
+    // container with k > 0 elements holds k - 1 commas. The splitter
+    // (source.c) counts the same way on bytes that arrive in chunks.
+    size_t fields = 0, i = 0;
+    for (;;) {
+        i = find_token(buf, i, len);
+        if (i >= len)
+            return NW_JSCAN_OK;
+        if (buf[i] == '"') {
+            size_t j = i + 1;
+            for (;;) {
+                j = find_quote_or_escape(buf, j, len);
+                if (j >= len || buf[j] == '"')
+                    break;
+                j += 2; // the escaped byte cannot close the string
+            }
+            bool unclosed = j >= len; // the input ends inside the string
+            if (unclosed)
+                j = len;
+            size_t slen = j - i - 1;
+            if (max_string && slen > max_string) {
+                int rc = nw_err_set(err, NW_JSCAN_E_STRING, "string of %s%zu bytes at byte %zu exceeds the %zu-byte cap",
+                                    unclosed ? "at least " : "", slen, i, max_string);
+                if (err)
+                    err->offset = (int64_t)i;
+                return rc;
+            }
+            i = j + 1;
+            continue;
+        }
+        size_t at = i; // a ',' starts the next field
+        if (buf[i] != ',') {
+            // '{' or '[': its first element, unless it is empty
+            at = i + 1;
+            while (at < len && is_ws(buf[at]))
+                at++;
+            if (at >= len || buf[at] == '}' || buf[at] == ']') {
+                i++;
+                continue;
+            }
+        }
+        if (++fields > max_fields && max_fields) {
+            int rc = nw_err_set(err, NW_JSCAN_E_FIELDS,
+                                "more than %zu fields (object members and array elements): field %zu at byte %zu",
+                                max_fields, fields, at);
+            if (err)
+                err->offset = (int64_t)at;
+            return rc;
+        }
+        i++;
+    }
 }
 
 extern "C" const char *nw_jscan_strerror(int code)
@@ -495,6 +620,10 @@ extern "C" const char *nw_jscan_strerror(int code)
         return "nesting too deep";
     case NW_JSCAN_E_CALLBACK:
         return "stopped by callback";
+    case NW_JSCAN_E_STRING:
+        return "string too long";
+    case NW_JSCAN_E_FIELDS:
+        return "too many fields";
     }
     return "unknown error";
 }

@@ -26,6 +26,16 @@
  * Ownership: value views point into the input buffer when the text needs no
  * unescaping and the buffer had padding, else into `arena`. Either way they
  * stay valid while both the input and the arena do.
+ *
+ * A document is one JSON value: anything but white space after it (`{"a":1}
+ * x`, `{"a":1}}`) makes it NW_JSCAN_E_SYNTAX.
+ *
+ * Caps on string length and field count are not the scanner's: simdjson
+ * On-Demand skips the subtrees nobody asked for without showing them, so
+ * measuring them would take a second walk. Records from files and Kafka are
+ * measured by the record splitter (source.h), which reads every byte anyway;
+ * JSON that no splitter saw (an event unwrapped from a string, a wire
+ * message) is measured with nw_jscan_measure before it is scanned.
  */
 #ifndef NW_JSCAN_H
 #define NW_JSCAN_H
@@ -70,6 +80,8 @@ enum nw_jscan_error {
     NW_JSCAN_E_PATH = -5,       /* nw_jpaths_new: a path is malformed or conflicts */
     NW_JSCAN_E_TOO_DEEP = -6,   /* nesting deeper than the scanner's depth cap */
     NW_JSCAN_E_CALLBACK = -7,   /* nw_jscan_each: the callback returned non-zero */
+    NW_JSCAN_E_STRING = -8,     /* nw_jscan_measure: a string longer than max_string */
+    NW_JSCAN_E_FIELDS = -9,     /* nw_jscan_measure: more fields than max_fields */
 };
 
 typedef struct nw_jpaths nw_jpaths;
@@ -93,18 +105,36 @@ void nw_jscan_free(nw_jscan *js);
 /* Scan one document. buf[0..len) is the JSON text and buf has `cap` bytes
  * readable in all (cap >= len); with cap - len >= NW_JSCAN_PADDING it is
  * parsed in place. out must have nw_jpaths_count(ps) entries.
- * Returns NW_JSCAN_OK or a negative nw_jscan_error; err->msg says why and
- * err->offset where, when known. */
+ * Returns NW_JSCAN_OK or a negative nw_jscan_error (NW_JSCAN_E_SYNTAX also
+ * for content after the root value); err->msg says why and err->offset
+ * where, when known. */
 int nw_jscan_doc(nw_jscan *js, const char *buf, size_t len, size_t cap, const nw_jpaths *ps,
                  nw_jval *out, nw_arena *arena, nw_err *err);
 
 /* Scan a JSON array: for each element, fill vals as nw_jscan_doc would
  * (a non-object element fills only the "" path, if asked) and call
  * cb(ctx, index, vals). A non-zero return from cb stops the walk and is
- * reported as NW_JSCAN_E_CALLBACK. */
+ * reported as NW_JSCAN_E_CALLBACK. Content after the array is
+ * NW_JSCAN_E_SYNTAX, found after the last callback. */
 typedef int (*nw_jscan_each_cb)(void *ctx, size_t index, const nw_jval *vals);
 int nw_jscan_each(nw_jscan *js, const char *buf, size_t len, size_t cap, const nw_jpaths *ps,
                   nw_arena *arena, nw_jscan_each_cb cb, void *ctx, nw_err *err);
+
+/* Measure buf[0..len) against two caps without parsing it: one pass over
+ * the bytes, no allocation, any input (it does not validate JSON; scan the
+ * text afterwards for that). What is counted, exactly as the record
+ * splitter counts it (docs/hardening.md, "Limits"):
+ *   string  every string, key or value: the bytes between its quotes as
+ *           written (an escape such as \n or \u00e9 counts its 2 or 6 bytes);
+ *   fields  every object member and every array element at any depth (the
+ *           document itself is not one): {"a":[1,2]} has 3, {} and [] none.
+ * max_string / max_fields of 0 mean no cap.
+ * Returns NW_JSCAN_OK, NW_JSCAN_E_STRING or NW_JSCAN_E_FIELDS, the first cap
+ * passed in reading order; err->msg says how much, where and which cap
+ * ("string of 70000 bytes at byte 12 exceeds the 65536-byte cap"), and
+ * err->offset is that byte (the opening quote, or the start of the field
+ * one over the cap). */
+int nw_jscan_measure(const char *buf, size_t len, size_t max_string, size_t max_fields, nw_err *err);
 
 const char *nw_jscan_strerror(int code);
 

@@ -40,8 +40,13 @@ const char *nw_kafka_strerror(int code)
 
 int64_t nw_kafka_now_ms(void)
 {
+    /* called per message: the coarse clock (a few ms) is a plain read */
     struct timespec ts;
+#ifdef CLOCK_MONOTONIC_COARSE
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+#else
     clock_gettime(CLOCK_MONOTONIC, &ts);
+#endif
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -329,12 +334,17 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 static void on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *offsets,
                       void *opaque)
 {
-    /* Only asynchronous commits land here: they are for lag visibility;
-     * the truth is elsewhere (the analyze shard, or the sync commit). */
-    (void)rk;
-    (void)err;
+    /* Only asynchronous commits land here: analyze's (for lag visibility;
+     * the shard holds the truth) and ingest's while it reads (a failure
+     * means those messages may be read again; its commit before a handover
+     * or at exit is synchronous). Say so, rate-limited like other errors. */
     (void)offsets;
-    (void)opaque;
+    if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+        char reason[256];
+        snprintf(reason, sizeof reason, "offsets not committed: %s (messages since the last commit may be read again)",
+                 rd_kafka_err2str(err));
+        on_error(rk, err, reason, opaque);
+    }
 }
 
 static bool user_has(const nw_kafka_conf *kc, const char *key) { return kc && nw_kafka_conf_get(kc, key) != NULL; }

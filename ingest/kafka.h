@@ -194,7 +194,7 @@ void nw_kafka_block_signals(void);
 /* true (once per signal) when SIGINT or SIGTERM arrived. */
 bool nw_kafka_stop_requested(void);
 
-/* Monotonic milliseconds. */
+/* Monotonic milliseconds (a coarse clock: steps of a few ms). */
 int64_t nw_kafka_now_ms(void);
 
 #endif

@@ -42,6 +42,13 @@ struct nw_split {
     bool rec_active, rec_bad, too_big;
     int rec_kind, rec_depth;
     int64_t rec_line, rec_offset;
+    /* string and field caps (nw_jscan_measure's counting, done in passing) */
+    int64_t str_limit;  /* str_slack past the open string's quote (an offset in the
+                           source): a closing quote beyond it is over the cap */
+    int64_t str_slack;  /* 1 + lim.max_string */
+    size_t fields_left; /* members + elements the record may still have */
+    bool just_opened;   /* a '{' or '[' of the record ended the last chunk, maybe
+                           followed by white space: is it empty? */
     char badmsg[200];
     char *buf;
     size_t len, bufcap;
@@ -61,8 +68,13 @@ nw_split *nw_split_new(const nw_split_limits *lim)
     nw_split *sp = calloc(1, sizeof(*sp));
     if (!sp)
         return NULL;
-    sp->lim.max_record = lim && lim->max_record ? lim->max_record : (size_t)1 << 20;
-    sp->lim.max_depth = lim && lim->max_depth ? lim->max_depth : 128;
+    sp->lim.max_record = lim && lim->max_record ? lim->max_record : NW_MAX_RECORD_DEFAULT;
+    sp->lim.max_depth = lim && lim->max_depth ? lim->max_depth : NW_MAX_DEPTH_DEFAULT;
+    sp->lim.max_string = lim && lim->max_string ? lim->max_string : NW_MAX_STRING_DEFAULT;
+    sp->lim.max_fields = lim && lim->max_fields ? lim->max_fields : NW_MAX_FIELDS_DEFAULT;
+    if (sp->lim.max_string > (size_t)INT64_MAX / 2) /* offsets are int64_t */
+        sp->lim.max_string = (size_t)INT64_MAX / 2;
+    sp->str_slack = 1 + (int64_t)sp->lim.max_string;
     sp->stack_cap = sp->lim.max_depth + 2;
     sp->stack = malloc(sp->stack_cap);
     sp->bufcap = 64 * 1024;
@@ -94,6 +106,8 @@ void nw_split_reset(nw_split *sp, const char *name)
     sp->expect_key = sp->in_key = sp->key_done = sp->pending_container = false;
     sp->keylen = 0;
     sp->rec_active = sp->rec_bad = sp->too_big = false;
+    sp->fields_left = sp->lim.max_fields;
+    sp->just_opened = false;
     sp->len = 0;
     sp->line = 1;
     sp->base = 0;
@@ -144,6 +158,8 @@ static void rec_start(nw_split *sp, size_t i, int kind, int depth)
     sp->chunk_start = i;
     sp->index++;
     sp->resync = false;
+    sp->fields_left = sp->lim.max_fields;
+    sp->just_opened = false;
 }
 
 static void rec_mark_bad(nw_split *sp, const char *msg)
@@ -152,6 +168,66 @@ static void rec_mark_bad(nw_split *sp, const char *msg)
         return;
     sp->rec_bad = true;
     snprintf(sp->badmsg, sizeof(sp->badmsg), "%s", msg);
+}
+
+/* The record is already over max_record at the absolute offset pos: that is
+ * what gets reported, not a string or field cap passed later in it. */
+static bool over_size_at(const nw_split *sp, int64_t pos)
+{
+    return sp->too_big || (uint64_t)(pos - sp->rec_offset) >= sp->lim.max_record;
+}
+
+/* A string closed at d[i], past str_limit. Cold: kept out of the byte
+ * loop, which only compares an offset per string and counts per field. */
+__attribute__((cold, noinline)) static void string_over(nw_split *sp, size_t i)
+{
+    int64_t end = sp->base + (int64_t)i;
+    int64_t start = sp->str_limit - sp->str_slack; /* its opening quote */
+    if (!sp->rec_active || sp->rec_bad || over_size_at(sp, end))
+        return;
+    char m[200];
+    snprintf(m, sizeof m, "string of %lld bytes at byte %lld of the record exceeds --max-string %zu (record skipped)",
+             (long long)(end - start - 1), (long long)(start - sp->rec_offset), sp->lim.max_string);
+    rec_mark_bad(sp, m);
+}
+
+/* The record has more than max_fields fields; the last one starts at d[i]. */
+__attribute__((cold, noinline)) static void fields_over(nw_split *sp, size_t i)
+{
+    if (!sp->rec_active || sp->rec_bad || over_size_at(sp, sp->base + (int64_t)i))
+        return;
+    char m[200];
+    snprintf(m, sizeof m,
+             "more than %zu fields (object members and array elements; field %zu at byte %lld of the record) "
+             "exceeds --max-fields %zu (record skipped)",
+             sp->lim.max_fields, sp->lim.max_fields + 1, (long long)(sp->base + (int64_t)i - sp->rec_offset),
+             sp->lim.max_fields);
+    rec_mark_bad(sp, m);
+}
+
+/* One more member or element, starting at d[i]: the one over the cap is
+ * reported, once (the count then wraps around). Outside a record the count
+ * is stale and harmless: rec_start resets it. */
+static inline void count_field(nw_split *sp, size_t i)
+{
+    if (sp->fields_left-- == 0)
+        fields_over(sp, i);
+}
+
+static inline bool is_ws(char c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r'; }
+
+/* A '{' or '[' of the record came before d[j]: unless the next token closes
+ * it, that token is its first member or element. Looked ahead here, so
+ * that no other token has to ask; when the chunk ends first, the next chunk
+ * answers (nw_split_feed). */
+static inline void opened(nw_split *sp, const char *d, size_t j, size_t n)
+{
+    while (j < n && is_ws(d[j]))
+        j++;
+    if (j == n)
+        sp->just_opened = true;
+    else if (d[j] != '}' && d[j] != ']')
+        count_field(sp, j);
 }
 
 /* Append data[from..to) to the record buffer, respecting the cap. */
@@ -239,6 +315,7 @@ static void abandon(nw_split *sp, nw_bad_cb on_bad, void *ctx, const char *why, 
     sp->cont_depth = -1;
     sp->top_is_obj = false;
     sp->expect_key = sp->in_key = sp->pending_container = false;
+    sp->just_opened = false;
 }
 
 static bool is_container_key(const char *k, size_t n)
@@ -282,6 +359,11 @@ int nw_split_feed(nw_split *sp, const char *d, size_t n, nw_rec_cb on_rec, nw_ba
     if (sp->rec_active)
         sp->chunk_start = 0;
     size_t i = 0;
+    if (sp->just_opened) {
+        /* the last chunk ended right after a '{' or '[' */
+        sp->just_opened = false;
+        opened(sp, d, 0, n);
+    }
     if (sp->skip_line) {
         const char *nl = memchr(d, '\n', n);
         i = nl ? (size_t)(nl - d) : n;
@@ -322,6 +404,8 @@ int nw_split_feed(nw_split *sp, const char *d, size_t n, nw_rec_cb on_rec, nw_ba
             }
             /* closing quote */
             sp->in_str = false;
+            if (sp->base + (int64_t)i > sp->str_limit)
+                string_over(sp, i);
             if (sp->in_key) {
                 sp->in_key = false;
                 sp->key_done = true;
@@ -382,6 +466,8 @@ int nw_split_feed(nw_split *sp, const char *d, size_t n, nw_rec_cb on_rec, nw_ba
             sp->depth++;
             if (sp->depth == 1 && sp->top_is_obj)
                 sp->expect_key = true;
+            if (sp->rec_active)
+                opened(sp, d, i + 1, n);
             break;
         case '}':
         case ']': {
@@ -442,6 +528,7 @@ int nw_split_feed(nw_split *sp, const char *d, size_t n, nw_rec_cb on_rec, nw_ba
             break;
         }
         case '"':
+            sp->str_limit = sp->base + (int64_t)i + sp->str_slack;
             if (sp->depth == 0) {
                 rec_start(sp, i, RK_STRING, 0);
             } else if (sp->depth == sp->cont_depth && !sp->rec_active) {
@@ -466,6 +553,7 @@ int nw_split_feed(nw_split *sp, const char *d, size_t n, nw_rec_cb on_rec, nw_ba
             if (sp->rec_active && sp->rec_kind == RK_BARE && sp->depth == sp->rec_depth &&
                 (rc = rec_end(sp, d, n, i, on_rec, on_bad, ctx)))
                 return rc;
+            count_field(sp, i);
             if (sp->depth == 1 && sp->top_is_obj) {
                 sp->expect_key = true;
                 sp->pending_container = false;

@@ -10,9 +10,10 @@
  *   (CloudTrail S3 objects, Azure Event Hubs bodies). It holds at most one
  *   record in memory (capped by max_record), so memory stays bounded on
  *   files of any size. A broken record costs that record only: brackets
- *   that do not match, a raw newline inside a string, a record over the cap
- *   or nested too deep are reported through the bad-record callback with
- *   the position, and splitting resumes after it. In JSON Lines input (the
+ *   that do not match, a raw newline inside a string, a record over a cap
+ *   (size, nesting, string length, field count: nw_split_limits) are
+ *   reported through the bad-record callback with the position, and
+ *   splitting resumes after it. In JSON Lines input (the
  *   first value sits on its first line) a line is a record: a truncated line
  *   never swallows the next one.
  *
@@ -49,9 +50,27 @@ typedef int (*nw_rec_cb)(void *ctx, const nw_rec *rec);
 /* A record that could not be split out whole; e carries source and position. */
 typedef void (*nw_bad_cb)(void *ctx, const nw_err *e);
 
+/* The caps on one record; docs/hardening.md ("Limits") says why these
+ * defaults. nw_decode_limits (decode.h) has the same four, for JSON that
+ * a decoder unwraps from a string. */
+#define NW_MAX_RECORD_DEFAULT ((size_t)1 << 20)
+#define NW_MAX_DEPTH_DEFAULT ((size_t)128)
+#define NW_MAX_STRING_DEFAULT ((size_t)768 << 10)
+#define NW_MAX_FIELDS_DEFAULT ((size_t)100000)
+
+/* Each cap, 0 for its default. What string and field mean is
+ * nw_jscan_measure's definition (jscan.h): a string is the bytes between
+ * its quotes as written, key or value; a field is an object member or an
+ * array element at any depth, the record itself not counted. They are
+ * measured while the bytes go by (no second pass); a record over one is
+ * reported as bad and not buffered further. The record's own size is
+ * checked first: a record over max_record is reported as such even when
+ * one of its strings is over max_string as well. */
 typedef struct nw_split_limits {
     size_t max_record; /* bytes per record; default 1 MiB */
     size_t max_depth;  /* nesting; default 128 */
+    size_t max_string; /* bytes of one string; default 768 KiB */
+    size_t max_fields; /* members + elements in one record; default 100000 */
 } nw_split_limits;
 
 typedef struct nw_split nw_split;

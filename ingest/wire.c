@@ -4,18 +4,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "../core/nw_time.h"
 
+/* The encoder writes into the caller's buffer through `struct out`: every
+ * write checks the room left once, and a write that does not fit marks the
+ * output full (NW_WIRE_E_SPACE) instead of truncating it. Keys are literals
+ * with their quotes, colon and the value's opening quote (no strlen), and a
+ * string is copied in runs between the bytes that need an escape, found 16
+ * at a time: encoding was a fifth of an ingest worker's main thread when it
+ * went byte by byte (docs/streaming.md, "Throughput"). */
 struct out {
     char *p;
     size_t n, cap;
     bool full;
 };
 
-static void put(struct out *o, const char *s, size_t n)
+static inline void put(struct out *o, const char *s, size_t n)
 {
-    if (o->full || o->n + n > o->cap) {
+    if (o->full || n > o->cap - o->n) {
         o->full = true;
         return;
     }
@@ -23,69 +33,159 @@ static void put(struct out *o, const char *s, size_t n)
     o->n += n;
 }
 
-static void puts_(struct out *o, const char *s) { put(o, s, strlen(s)); }
+static inline void put_c(struct out *o, char c)
+{
+    if (o->full || o->n == o->cap) {
+        o->full = true;
+        return;
+    }
+    o->p[o->n++] = c;
+}
 
-static void put_jstr(struct out *o, nw_str s)
+#define PUT_LIT(o, lit) put((o), (lit), sizeof(lit) - 1)
+
+/* A byte JSON requires to be escaped: control characters, '"' and '\\'.
+ * Bytes >= 0x80 (UTF-8) and 0x7f are written as they are. */
+static inline bool needs_esc(unsigned char c) { return c < 0x20 || c == '"' || c == '\\'; }
+
+/* Index of the first byte at or after i that needs an escape, or n. */
+static inline size_t esc_scan(const char *p, size_t i, size_t n)
+{
+#if defined(__SSE2__)
+    const __m128i q = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\'), ctl = _mm_set1_epi8(0x1f);
+    while (i + 16 <= n) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+        /* unsigned x <= 0x1f  <=>  max(x, 0x1f) == 0x1f */
+        __m128i m = _mm_or_si128(_mm_cmpeq_epi8(_mm_max_epu8(x, ctl), ctl),
+                                 _mm_or_si128(_mm_cmpeq_epi8(x, q), _mm_cmpeq_epi8(x, bs)));
+        unsigned mask = (unsigned)_mm_movemask_epi8(m);
+        if (mask)
+            return i + (size_t)__builtin_ctz(mask);
+        i += 16;
+    }
+#endif
+    while (i < n && !needs_esc((unsigned char)p[i]))
+        i++;
+    return i;
+}
+
+/* The string's bytes, escaped, and its closing quote (the opening quote is
+ * part of the key literal). */
+static void put_jstr_tail(struct out *o, nw_str s)
 {
     static const char hex[] = "0123456789abcdef";
-    put(o, "\"", 1);
-    size_t start = 0;
-    for (size_t i = 0; i < s.n; i++) {
-        unsigned char c = (unsigned char)s.p[i];
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        put(o, s.p + start, i - start);
+    size_t i = 0;
+    for (;;) {
+        size_t j = esc_scan(s.p, i, s.n);
+        put(o, s.p + i, j - i);
+        if (j == s.n)
+            break;
+        unsigned char c = (unsigned char)s.p[j];
         char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
         if (c == '"' || c == '\\') {
             esc[1] = (char)c;
             put(o, esc, 2);
         } else if (c == '\n') {
-            put(o, "\\n", 2);
+            PUT_LIT(o, "\\n");
         } else if (c == '\t') {
-            put(o, "\\t", 2);
+            PUT_LIT(o, "\\t");
         } else if (c == '\r') {
-            put(o, "\\r", 2);
+            PUT_LIT(o, "\\r");
         } else {
             put(o, esc, 6);
         }
-        start = i + 1;
+        i = j + 1;
     }
-    put(o, s.p + start, s.n - start);
-    put(o, "\"", 1);
+    put_c(o, '"');
 }
 
-/* ,"key":"value" when value is not empty */
-static void field(struct out *o, bool *first, const char *key, nw_str v)
+/* `,"key":"value"` (no comma for the first member of an object) when value
+ * is not empty. kq is the key with its quotes, its colon and the value's
+ * opening quote: FIELD(o, &first, "\"key\":\"", v). */
+static inline void field_(struct out *o, bool *first, const char *kq, size_t kn, nw_str v)
 {
     if (!v.n)
         return;
     if (!*first)
-        put(o, ",", 1);
+        put_c(o, ',');
     *first = false;
-    put(o, "\"", 1);
-    puts_(o, key);
-    put(o, "\":", 2);
-    put_jstr(o, v);
+    put(o, kq, kn);
+    put_jstr_tail(o, v);
 }
+#define FIELD(o, first, kq, v) field_((o), (first), (kq), sizeof(kq) - 1, (v))
 
-static void field_bool(struct out *o, bool *first, const char *key, bool v)
+/* `,"key":true` when v. kt is the key with quotes, colon and `true`. */
+static inline void field_true_(struct out *o, bool *first, const char *kt, size_t kn, bool v)
 {
     if (!v)
         return;
     if (!*first)
-        put(o, ",", 1);
+        put_c(o, ',');
     *first = false;
-    put(o, "\"", 1);
-    puts_(o, key);
-    puts_(o, "\":true");
+    put(o, kt, kn);
+}
+#define FIELD_TRUE(o, first, kt, v) field_true_((o), (first), (kt), sizeof(kt) - 1, (v))
+
+/* Days of 0000-01-01 and 9999-12-31 (nw_days_from_civil): years
+ * nw_time_fmt_us writes without clamping them. */
+#define DAY_MIN (-719528)
+#define DAY_MAX 2932896
+
+static inline char *put2(char *p, unsigned v)
+{
+    p[0] = (char)('0' + v / 10);
+    p[1] = (char)('0' + v % 10);
+    return p + 2;
 }
 
-static void open_obj(struct out *o, const char *key)
+/* What nw_time_fmt_us writes, without snprintf (which took a few percent
+ * of an ingest worker): "YYYY-MM-DDTHH:MM:SSZ", with ".ffffff" before the
+ * Z when there are microseconds. out: 40 bytes. Returns the length. */
+static size_t fmt_time(int64_t us, char *out)
 {
-    put(o, ",\"", 2);
-    puts_(o, key);
-    put(o, "\":{", 3);
+    int64_t day = nw_time_day(us);
+    if (day < DAY_MIN || day > DAY_MAX) {
+        nw_time_fmt_us(us, out);
+        return strlen(out);
+    }
+    int64_t rem = us - day * NW_US_PER_DAY;
+    unsigned sod = (unsigned)(rem / NW_US_PER_SEC), frac = (unsigned)(rem % NW_US_PER_SEC);
+    /* civil_from_days (H. Hinnant), as core/nw_time.c does it */
+    int64_t z = day + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    unsigned d = doy - (153 * mp + 2) / 5 + 1;
+    unsigned m = mp < 10 ? mp + 3 : mp - 9;
+    unsigned y = (unsigned)((int64_t)yoe + era * 400 + (m <= 2));
+    char *p = out;
+    p = put2(p, y / 100);
+    p = put2(p, y % 100);
+    *p++ = '-';
+    p = put2(p, m);
+    *p++ = '-';
+    p = put2(p, d);
+    *p++ = 'T';
+    p = put2(p, sod / 3600);
+    *p++ = ':';
+    p = put2(p, sod / 60 % 60);
+    *p++ = ':';
+    p = put2(p, sod % 60);
+    if (frac) {
+        *p++ = '.';
+        p = put2(p, frac / 10000);
+        p = put2(p, frac / 100 % 100);
+        p = put2(p, frac % 100);
+    }
+    *p++ = 'Z';
+    *p = '\0';
+    return (size_t)(p - out);
 }
+
+/* an enum's name: these are short literals, no escape needed */
+static inline nw_str name_(const char *s) { return nw_str_c(s); }
 
 size_t nw_wire_size_bound(const nw_event *ev)
 {
@@ -105,68 +205,66 @@ long nw_wire_encode(const nw_event *ev, char *buf, size_t cap)
     struct out o = {buf, 0, cap, false};
     char tb[48], hx[33];
     bool first;
-    puts_(&o, "{\"schema\":\"" NW_WIRE_SCHEMA "\",\"time\":\"");
-    puts_(&o, nw_time_fmt_us(ev->time_us, tb));
-    puts_(&o, "\",\"provider\":\"");
-    puts_(&o, nw_provider_name(ev->provider));
-    puts_(&o, "\"");
-    open_obj(&o, "identity");
+    PUT_LIT(&o, "{\"schema\":\"" NW_WIRE_SCHEMA "\",\"time\":\"");
+    put(&o, tb, fmt_time(ev->time_us, tb));
+    PUT_LIT(&o, "\",\"provider\":\"");
+    const char *prov = nw_provider_name(ev->provider);
+    put(&o, prov, strlen(prov));
+    PUT_LIT(&o, "\",\"identity\":{");
     first = true;
-    field(&o, &first, "key", ev->identity_key);
-    field(&o, &first, "type", ev->identity_type);
-    field(&o, &first, "kind", nw_str_c(nw_kind_name(ev->kind)));
-    field(&o, &first, "name", ev->display_name);
-    field(&o, &first, "account", ev->account);
-    field(&o, &first, "tenant", ev->tenant);
-    field(&o, &first, "session", ev->session_name);
-    field(&o, &first, "origin", ev->origin_key);
-    field_bool(&o, &first, "service_agent", ev->flags & NW_EV_SERVICE_AGENT);
-    put(&o, "}", 1);
+    FIELD(&o, &first, "\"key\":\"", ev->identity_key);
+    FIELD(&o, &first, "\"type\":\"", ev->identity_type);
+    FIELD(&o, &first, "\"kind\":\"", name_(nw_kind_name(ev->kind)));
+    FIELD(&o, &first, "\"name\":\"", ev->display_name);
+    FIELD(&o, &first, "\"account\":\"", ev->account);
+    FIELD(&o, &first, "\"tenant\":\"", ev->tenant);
+    FIELD(&o, &first, "\"session\":\"", ev->session_name);
+    FIELD(&o, &first, "\"origin\":\"", ev->origin_key);
+    FIELD_TRUE(&o, &first, "\"service_agent\":true", ev->flags & NW_EV_SERVICE_AGENT);
+    put_c(&o, '}');
     if (ev->credential_id.n || ev->cred_kind) {
-        open_obj(&o, "credential");
+        PUT_LIT(&o, ",\"credential\":{");
         first = true;
-        field(&o, &first, "id", ev->credential_id);
-        field(&o, &first, "kind", nw_str_c(nw_cred_kind_name(ev->cred_kind)));
-        put(&o, "}", 1);
+        FIELD(&o, &first, "\"id\":\"", ev->credential_id);
+        FIELD(&o, &first, "\"kind\":\"", name_(nw_cred_kind_name(ev->cred_kind)));
+        put_c(&o, '}');
     }
-    open_obj(&o, "action");
+    PUT_LIT(&o, ",\"action\":{");
     first = true;
-    field(&o, &first, "service", ev->service);
-    field(&o, &first, "name", ev->action);
-    field(&o, &first, "permission", ev->permission);
-    field(&o, &first, "access", nw_str_c(nw_access_name(ev->access)));
-    field_bool(&o, &first, "privileged", ev->flags & NW_EV_PRIVILEGED);
-    field_bool(&o, &first, "secret_read", ev->flags & NW_EV_SECRET_READ);
-    put(&o, "}", 1);
-    open_obj(&o, "outcome");
+    FIELD(&o, &first, "\"service\":\"", ev->service);
+    FIELD(&o, &first, "\"name\":\"", ev->action);
+    FIELD(&o, &first, "\"permission\":\"", ev->permission);
+    FIELD(&o, &first, "\"access\":\"", name_(nw_access_name(ev->access)));
+    FIELD_TRUE(&o, &first, "\"privileged\":true", ev->flags & NW_EV_PRIVILEGED);
+    FIELD_TRUE(&o, &first, "\"secret_read\":true", ev->flags & NW_EV_SECRET_READ);
+    PUT_LIT(&o, "},\"outcome\":{");
     first = true;
-    field(&o, &first, "result", nw_str_c(nw_outcome_name(ev->outcome)));
-    field(&o, &first, "error_code", ev->error_code);
-    put(&o, "}", 1);
-    open_obj(&o, "source");
+    FIELD(&o, &first, "\"result\":\"", name_(nw_outcome_name(ev->outcome)));
+    FIELD(&o, &first, "\"error_code\":\"", ev->error_code);
+    PUT_LIT(&o, "},\"source\":{");
     first = true;
-    field(&o, &first, "ip", ev->source_ip);
-    field(&o, &first, "user_agent", ev->user_agent);
-    field(&o, &first, "region", ev->region);
-    field_bool(&o, &first, "console", ev->flags & NW_EV_CONSOLE);
-    field_bool(&o, &first, "via_service", ev->flags & NW_EV_VIA_SERVICE);
-    put(&o, "}", 1);
+    FIELD(&o, &first, "\"ip\":\"", ev->source_ip);
+    FIELD(&o, &first, "\"user_agent\":\"", ev->user_agent);
+    FIELD(&o, &first, "\"region\":\"", ev->region);
+    FIELD_TRUE(&o, &first, "\"console\":true", ev->flags & NW_EV_CONSOLE);
+    FIELD_TRUE(&o, &first, "\"via_service\":true", ev->flags & NW_EV_VIA_SERVICE);
+    put_c(&o, '}');
     first = false;
-    field(&o, &first, "resource", ev->resource);
-    field(&o, &first, "event_id", ev->event_id);
+    FIELD(&o, &first, "\"resource\":\"", ev->resource);
+    FIELD(&o, &first, "\"event_id\":\"", ev->event_id);
     static const char hexd[] = "0123456789abcdef"; /* snprintf per byte was a tenth of ingest's CPU */
     for (int i = 0; i < 16; i++) {
         hx[2 * i] = hexd[ev->dedupe_id[i] >> 4];
         hx[2 * i + 1] = hexd[ev->dedupe_id[i] & 15];
     }
     hx[32] = '\0';
-    field(&o, &first, "dedupe_id", nw_str_mk(hx, 32));
-    field(&o, &first, "op_key", ev->op_key);
-    field(&o, &first, "issued_credential", ev->issued_credential);
-    field(&o, &first, "target", ev->target_key);
+    FIELD(&o, &first, "\"dedupe_id\":\"", nw_str_mk(hx, 32));
+    FIELD(&o, &first, "\"op_key\":\"", ev->op_key);
+    FIELD(&o, &first, "\"issued_credential\":\"", ev->issued_credential);
+    FIELD(&o, &first, "\"target\":\"", ev->target_key);
     if (ev->phase == NW_PHASE_PARTIAL)
-        puts_(&o, ",\"phase\":\"partial\"");
-    put(&o, "}", 1);
+        PUT_LIT(&o, ",\"phase\":\"partial\"");
+    put_c(&o, '}');
     return o.full ? NW_WIRE_E_SPACE : (long)o.n;
 }
 
@@ -247,10 +345,76 @@ static const char *const wpaths[W_COUNT] = {
     [W_TARGET] = "target",
 };
 
+/* The fast path's view of wpaths: the root object's keys and those of the
+ * objects under it, each a value (leaf: index into v[]) or an object
+ * (sub: index into objs[]). Built from wpaths, so that a field added there
+ * is read by both paths. */
+#define FAST_KEYS 16
+#define FAST_OBJS 8
+
+struct fkey {
+    const char *k;
+    size_t n;
+    int leaf, sub;
+};
+
+struct fobj {
+    struct fkey keys[FAST_KEYS];
+    size_t n;
+};
+
 struct nw_wire {
     nw_jscan *js;
     nw_jpaths *ps;
+    size_t max_message;
+    struct fobj objs[FAST_OBJS]; /* objs[0]: the root */
+    size_t nobjs;
+    bool fast; /* the tables hold every path */
 };
+
+static struct fkey *fast_key(struct fobj *o, const char *k, size_t n)
+{
+    for (size_t i = 0; i < o->n; i++)
+        if (o->keys[i].n == n && memcmp(o->keys[i].k, k, n) == 0)
+            return &o->keys[i];
+    if (o->n == FAST_KEYS)
+        return NULL;
+    struct fkey *fk = &o->keys[o->n++];
+    *fk = (struct fkey){k, n, -1, -1};
+    return fk;
+}
+
+/* false when a path does not fit the tables (then every message takes the
+ * scanner's path) */
+static bool fast_tables(nw_wire *w)
+{
+    w->nobjs = 1;
+    for (int i = 0; i < W_COUNT; i++) {
+        const char *p = wpaths[i], *slash = strchr(p, '/');
+        if (!slash) {
+            struct fkey *k = fast_key(&w->objs[0], p, strlen(p));
+            if (!k || k->sub >= 0)
+                return false;
+            k->leaf = i;
+            continue;
+        }
+        if (strchr(slash + 1, '/'))
+            return false;
+        struct fkey *parent = fast_key(&w->objs[0], p, (size_t)(slash - p));
+        if (!parent || parent->leaf >= 0)
+            return false;
+        if (parent->sub < 0) {
+            if (w->nobjs == FAST_OBJS)
+                return false;
+            parent->sub = (int)w->nobjs++;
+        }
+        struct fkey *k = fast_key(&w->objs[parent->sub], slash + 1, strlen(slash + 1));
+        if (!k || k->sub >= 0)
+            return false;
+        k->leaf = i;
+    }
+    return true;
+}
 
 nw_wire *nw_wire_new(size_t max_message, nw_err *err)
 {
@@ -260,7 +424,9 @@ nw_wire *nw_wire_new(size_t max_message, nw_err *err)
         return NULL;
     }
     w->ps = nw_jpaths_new(wpaths, W_COUNT, err);
-    w->js = nw_jscan_new(max_message ? max_message : (size_t)1 << 20, 32);
+    w->max_message = max_message ? max_message : (size_t)1 << 20;
+    w->js = nw_jscan_new(w->max_message, 32);
+    w->fast = fast_tables(w);
     if (!w->ps || !w->js) {
         nw_wire_free(w);
         return NULL;
@@ -290,13 +456,139 @@ static int hexval(char c)
     return -1;
 }
 
+/* ---- the fast path: the shape nw_wire_encode writes ----
+ *
+ * An analyze worker spent about a third of its main thread scanning wire
+ * messages with the general scanner. What nw_wire_encode writes is much
+ * narrower than JSON: one object of known keys whose values are strings,
+ * `true` or objects of the same, no white space, no escapes. fast_scan
+ * reads exactly that, fills v[] as nw_jscan_doc would, and gives up (false)
+ * on anything else, which then takes the general path; so does every
+ * message another producer writes differently. Giving up is never wrong:
+ * it only costs the general path's time. */
+
+/* Only printable ASCII without '\': no escape to undo, no UTF-8 to
+ * validate, no control byte (the general path judges those). */
+static bool plain_ascii(const char *p, size_t n)
+{
+    size_t i = 0;
+#if defined(__SSE2__)
+    const __m128i lo = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f), bs = _mm_set1_epi8('\\');
+    while (i + 16 <= n) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+        /* signed: bytes >= 0x80 are negative, so below 0x20 too */
+        __m128i bad = _mm_or_si128(_mm_cmplt_epi8(x, lo), _mm_or_si128(_mm_cmpeq_epi8(x, del), _mm_cmpeq_epi8(x, bs)));
+        if (_mm_movemask_epi8(bad))
+            return false;
+        i += 16;
+    }
+#endif
+    for (; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c < 0x20 || c >= 0x7f || c == '\\')
+            return false;
+    }
+    return true;
+}
+
+/* p at an opening quote: the string's contents, p past its closing quote */
+static bool fast_str(const char **pp, const char *end, nw_str *s)
+{
+    const char *p = *pp + 1;
+    const char *q = memchr(p, '"', (size_t)(end - p));
+    if (!q)
+        return false;
+    *s = nw_str_mk(p, (size_t)(q - p));
+    *pp = q + 1;
+    return true;
+}
+
+/* One object's members, *pp at its '{'; depth 0 is the root. */
+static bool fast_obj(const nw_wire *w, const struct fobj *o, int depth, const char **pp, const char *end, nw_jval *v,
+                     unsigned *seen_subs)
+{
+    const char *p = *pp + 1;
+    size_t hint = 0; /* the encoder writes keys in table order: try the next one first */
+    if (p >= end || *p == '}')
+        return false; /* {} is valid but never written */
+    for (;;) {
+        nw_str k;
+        if (p >= end || *p != '"' || !fast_str(&p, end, &k) || p >= end || *p != ':')
+            return false;
+        p++;
+        const struct fkey *fk = NULL;
+        for (size_t i = 0; i < o->n && !fk; i++) {
+            const struct fkey *c = &o->keys[(hint + i) % o->n];
+            if (c->n == k.n && memcmp(c->k, k.p, k.n) == 0) {
+                fk = c;
+                hint = (size_t)(c - o->keys) + 1;
+            }
+        }
+        if (!fk || p >= end)
+            return false; /* a key this decoder does not read: the general path skips it */
+        if (fk->sub >= 0) {
+            if (depth > 0 || *p != '{' || (*seen_subs >> fk->sub & 1u))
+                return false;
+            *seen_subs |= 1u << fk->sub;
+            if (!fast_obj(w, &w->objs[fk->sub], depth + 1, &p, end, v, seen_subs))
+                return false;
+        } else {
+            nw_jval *o_ = &v[fk->leaf];
+            if (o_->type != NW_J_ABSENT)
+                return false; /* repeated: the general path keeps the first */
+            if (*p == '"') {
+                if (!fast_str(&p, end, &o_->s))
+                    return false;
+                o_->type = NW_J_STRING;
+            } else if ((size_t)(end - p) >= 4 && memcmp(p, "true", 4) == 0) {
+                p += 4;
+                o_->type = NW_J_BOOL;
+                o_->b = true;
+            } else {
+                return false;
+            }
+        }
+        if (p >= end)
+            return false;
+        if (*p == '}') {
+            *pp = p + 1;
+            return true;
+        }
+        if (*p != ',')
+            return false;
+        p++;
+    }
+}
+
+static bool fast_scan(const nw_wire *w, const char *buf, size_t len, nw_jval *v)
+{
+    if (!w->fast || len < 2 || len > w->max_message || buf[0] != '{' || buf[len - 1] != '}' || !plain_ascii(buf, len))
+        return false;
+    for (size_t i = 0; i < W_COUNT; i++)
+        v[i] = (nw_jval){0};
+    const char *p = buf, *end = buf + len;
+    unsigned seen = 0;
+    /* fewer than NW_WIRE_MAX_FIELDS fields, as the tables hold fewer */
+    return fast_obj(w, &w->objs[0], 0, &p, end, v, &seen) && p == end;
+}
+
+bool nw_wire_is_fast(const nw_wire *w, const char *buf, size_t len)
+{
+    nw_jval v[W_COUNT];
+    return fast_scan(w, buf, len, v);
+}
+
 int nw_wire_decode(nw_wire *w, const char *buf, size_t len, nw_arena *arena, nw_event *ev, nw_err *err)
 {
     nw_jval v[W_COUNT];
     memset(ev, 0, sizeof(*ev));
-    int rc = nw_jscan_doc(w->js, buf, len, len, w->ps, v, arena, err);
-    if (rc)
-        return NW_WIRE_E_JSON;
+    if (!fast_scan(w, buf, len, v)) {
+        if (nw_jscan_measure(buf, len, 0, NW_WIRE_MAX_FIELDS, err))
+            return NW_WIRE_E_LIMIT;
+        int rc = nw_jscan_doc(w->js, buf, len, len, w->ps, v, arena, err);
+        if (rc)
+            return NW_WIRE_E_JSON;
+    }
     if (!nw_str_eq(s_(&v[W_SCHEMA]), NW_WIRE_SCHEMA))
         return nw_err_set(err, NW_WIRE_E_SCHEMA, "not a %s message (schema '%.*s')", NW_WIRE_SCHEMA,
                           (int)(s_(&v[W_SCHEMA]).n > 40 ? 40 : s_(&v[W_SCHEMA]).n),

@@ -3,7 +3,7 @@
  * and the like) split and their elements decoded, exactly as the pipeline
  * does it (nw_recdec_record). The record is given without padding (the
  * decoder copies it) or with it (parsed in place), under the default caps
- * or tight ones.
+ * or tight ones (2 KB records, 12 levels, 256-byte strings, 64 fields).
  *
  * Checked for every event: an identity key, a provider, every view
  * readable, and the wire round trip (fuzz_event.h): what a decoder produced
@@ -29,8 +29,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!b) {
         nw_err err;
         nw_err_clear(&err);
-        nw_decode_limits dl0 = {0, 0}, dl1 = {2048, 12};
-        nw_split_limits sl0 = {0, 0}, sl1 = {2048, 12};
+        nw_decode_limits dl0 = {0, 0, 0, 0}, dl1 = {2048, 12, 256, 64};
+        nw_split_limits sl0 = {0, 0, 0, 0}, sl1 = {2048, 12, 256, 64};
         rd[0] = nw_recdec_new(&dl0, &sl0, &err);
         rd[1] = nw_recdec_new(&dl1, &sl1, &err);
         b = nw_batch_new(16);

@@ -1,11 +1,14 @@
 /* fuzz_jscan.c - the simdjson scanner (ingest/jscan.h): nw_jscan_doc and
  * nw_jscan_each over arbitrary bytes, with path sets shaped like the
  * decoders' (nested objects, escaped keys, the root path), in place and
- * copied, under a generous and a tight depth cap.
+ * copied, under a generous and a tight depth cap; and nw_jscan_measure
+ * with and without its string and field caps.
  *
  * Checked: no crash, and every value view lies in readable memory of the
  * stated length (the input is an exact-size heap copy, so ASan sees a view
- * that runs past it); object / array views scan again as JSON. */
+ * that runs past it); object / array views scan again as JSON; a cap
+ * passed is reported at a byte of the input where a string or a field
+ * starts. */
 #include <string.h>
 
 #include "fuzz_common.h"
@@ -74,8 +77,6 @@ static unsigned check_vals(nw_jscan *js, const nw_jval *v, size_t n, int depth)
             FUZZ_CHECK(v[i].s.n > 0);
         if ((v[i].type == NW_J_OBJECT || v[i].type == NW_J_ARRAY) && depth < 2) {
             /* a subtree as the decoders use it: scanned again, without padding */
-            /* not always >= 2: simdjson On-Demand accepts the document "{"
-             * as an object whose text is "{" (docs/hardening.md) */
             FUZZ_CHECK(v[i].s.n >= 1);
             FUZZ_CHECK(v[i].s.p[0] == (v[i].type == NW_J_OBJECT ? '{' : '['));
             nw_jval sub[1];
@@ -144,6 +145,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rc = nw_jscan_each(js, buf, len, cap, p, ar, each_cb, &ec, &err);
     FUZZ_CHECK(rc <= 0 && rc >= NW_JSCAN_E_CALLBACK && rc != NW_JSCAN_E_PATH);
     FUZZ_CHECK(rc != NW_JSCAN_E_CALLBACK || ec.calls == 10001);
+
+    /* the caps: none (always within), or tight ones */
+    nw_err_clear(&err);
+    FUZZ_CHECK(nw_jscan_measure(doc, len, 0, 0, &err) == NW_JSCAN_OK);
+    size_t max_string = (mode & 0x40) ? 8 : 0, max_fields = (mode & 0x80) ? 6 : 0;
+    rc = nw_jscan_measure(doc, len, max_string, max_fields, &err);
+    FUZZ_CHECK(rc == NW_JSCAN_OK || (rc == NW_JSCAN_E_STRING && max_string) || (rc == NW_JSCAN_E_FIELDS && max_fields));
+    if (rc) {
+        FUZZ_CHECK(err.offset >= 0 && (size_t)err.offset < len && err.msg[0] != '\0');
+        char at = doc[err.offset];
+        if (rc == NW_JSCAN_E_STRING)
+            FUZZ_CHECK(at == '"');
+        else
+            FUZZ_CHECK(at != ' ' && at != '\n' && at != '\r' && at != '\t' && at != '}' && at != ']');
+    }
 
     free(padded);
     nw_arena_reset(ar);

@@ -55,7 +55,7 @@ static int read_path(const char *path, struct seen *s, nw_source_stats *st)
 {
     memset(s, 0, sizeof *s);
     memset(st, 0, sizeof *st);
-    nw_source_limits lim = {{0, 0}, 64u << 20};
+    nw_source_limits lim = {{0, 0, 0, 0}, 64u << 20};
     nw_source_cbs cbs = {on_rec, on_bad, NULL, on_file_error, s};
     nw_err err;
     nw_err_clear(&err);

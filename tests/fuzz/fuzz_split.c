@@ -4,12 +4,15 @@
  * from the input (1 byte up to a few KB, each chunk an exact-size heap
  * copy). The splitter promises chunk-size independence, so both runs must
  * yield the same records (bytes, line, index, offset) and the same bad
- * records (line, index, offset). Every record must fit the cap, lie in
- * readable memory up to rec->cap, and start where a value can start. */
+ * records (line, index, offset). Every record must fit the caps (size, and
+ * string length and field count as nw_jscan_measure counts them: the
+ * splitter counts in passing what jscan.cc counts in a pass of its own),
+ * lie in readable memory up to rec->cap, and start where a value can start. */
 #include <string.h>
 
 #include "nw_hash.h"
 #include "fuzz_common.h"
+#include "jscan.h"
 #include "source.h"
 
 #define MAXREC 256
@@ -18,7 +21,7 @@ struct seen {
     size_t n, nbad;
     uint64_t h[MAXREC];
     uint64_t hb[MAXREC];
-    size_t max_record;
+    size_t max_record, max_string, max_fields;
 };
 
 static uint64_t rec_hash(const nw_rec *r)
@@ -32,6 +35,7 @@ static int on_rec(void *ctx, const nw_rec *r)
     struct seen *s = ctx;
     FUZZ_CHECK(r->n > 0 && r->n <= s->max_record);
     FUZZ_CHECK(r->cap >= r->n);
+    FUZZ_CHECK(nw_jscan_measure(r->p, r->n, s->max_string, s->max_fields, NULL) == NW_JSCAN_OK);
     fuzz_touch(r->p, r->n);
     fuzz_touch(r->p + r->cap - 1, 1); /* the readable promise reaches the end of cap */
     unsigned char c = (unsigned char)r->p[0];
@@ -55,7 +59,7 @@ static void on_bad(void *ctx, const nw_err *e)
 }
 
 static nw_split *sp[2];
-static const nw_split_limits lims[2] = {{1 << 20, 128}, {512, 8}};
+static const nw_split_limits lims[2] = {{1 << 20, 128, 768 << 10, 100000}, {512, 8, 48, 24}};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -77,6 +81,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&whole, 0, sizeof whole);
     memset(&chunked, 0, sizeof chunked);
     whole.max_record = chunked.max_record = lims[which].max_record;
+    whole.max_string = chunked.max_string = lims[which].max_string;
+    whole.max_fields = chunked.max_fields = lims[which].max_fields;
 
     /* whole (nw_split_buffer resets and finishes) */
     FUZZ_CHECK(nw_split_buffer(s, "whole", in, n, on_rec, on_bad, &whole) == 0);

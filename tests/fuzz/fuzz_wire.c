@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     nw_err err;
     nw_err_clear(&err);
     int rc = nw_wire_decode(w, (const char *)data, size, ar, &ev, &err);
-    FUZZ_CHECK(rc <= 0 && rc >= NW_WIRE_E_SPACE);
+    FUZZ_CHECK(rc <= 0 && rc >= NW_WIRE_E_LIMIT);
     if (rc == 0) {
         FUZZ_CHECK(ev.identity_key.n > 0);
         fuzz_event_touch(&ev);

@@ -140,6 +140,47 @@ class StreamDLQ(unittest.TestCase):
         r = K.run(["stats", "--db", db2])
         self.assertIn(f"{ev}/0@3", r.stdout + r.stderr)
 
+    def test_4_ingest_caps(self):
+        # --max-string / --max-fields (docs/hardening.md, "Limits"): a message
+        # with a record over a cap is dead-lettered with the cap in its
+        # reason; a record exactly at the caps, and the others, flow on.
+        # Of the three good events the first has the most fields (31) and
+        # the second the longest string (97 bytes): the caps are exactly those.
+        b = self.broker.brokers
+        raw, ev, dlq = f"it.dlq.rawc.{self.sfx}", f"it.dlq.evc.{self.sfx}", f"it.dlq.dlqc.{self.sfx}"
+        for t in (raw, ev, dlq):
+            K.create_topic(b, t)
+        with open(os.path.join(K.SRC, "tests", "fixtures", "aws", "handmade-identities.json")) as f:
+            recs = json.load(f)["Records"]
+        long_ua = dict(recs[2], userAgent="u" * 98, eventID="cap-string")
+        def fields(v):  # object members and array elements at any depth
+            if isinstance(v, dict):
+                return len(v) + sum(fields(x) for x in v.values())
+            return len(v) + sum(fields(x) for x in v) if isinstance(v, list) else 0
+        self.assertEqual((fields(recs[0]), fields(recs[1]), fields(recs[2])), (31, 21, 21))
+        many = dict(recs[1], eventID="cap-fields", requestParameters={"keys": []})
+        many["requestParameters"]["keys"] = [0] * (32 - fields(many))
+        self.assertEqual(fields(many), 32)
+        msgs = [self.good[0], json.dumps(long_ua, separators=(",", ":")), self.good[1],
+                json.dumps(many, separators=(",", ":")), self.good[2]]
+        K.kcat_produce(b, raw, msgs, partition=0)
+        ing = self.procs.start(["ingest", "--brokers", b, "--group", f"it.dlq.inc.{self.sfx}", "--topics", raw,
+                                "--out-topic", ev, "--dlq-topic", dlq, "--max-string", "97", "--max-fields", "31",
+                                "--exit-on-idle", "3"], "ingest-caps")
+        self.assertEqual(self.procs.wait(ing, 120), 0, K.Procs.stderr(ing)[-2000:])
+        self.assertEqual(len(K.kcat_consume(b, ev, "%s")), 3)
+        dl = self.dlq_entries(dlq)
+        self.assertEqual([o for o, _, _ in dl], [1, 3])
+        self.assertEqual([p for _, _, p in dl], [msgs[1], msgs[3]], "the DLQ holds the original bytes")
+        self.assertIn(f"{raw}/0@1", dl[0][1]["error"])
+        self.assertIn("string of 98 bytes at byte ", dl[0][1]["error"])
+        self.assertIn("exceeds --max-string 97 (record skipped)", dl[0][1]["error"])
+        self.assertIn(f"{raw}/0@3", dl[1][1]["error"])
+        self.assertIn("more than 31 fields (object members and array elements; field 32 at byte ", dl[1][1]["error"])
+        self.assertIn("exceeds --max-fields 31 (record skipped)", dl[1][1]["error"])
+        self.assertIn("5 messages, 3 events produced", K.Procs.stderr(ing))
+        self.assertIn("2 bad messages (2 to the DLQ)", K.Procs.stderr(ing))
+
 
 if __name__ == "__main__":
     K.main(StreamDLQ)

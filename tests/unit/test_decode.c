@@ -128,6 +128,56 @@ int main(void)
     CHECK_STR(ev.identity_key, "job@p.iam.gserviceaccount.com");
     CHECK_INT(ev.provider, NW_PROV_GCP);
 
+    /* caps on the JSON a decoder unwraps from a string, which no splitter
+     * measured (the envelope around it is the splitter's to measure, so its
+     * long escaped string passes here): CT_EVENT has 18 fields and its
+     * longest string is the 34-byte user ARN; the entry has 14 fields */
+    nw_decode_limits at = {0, 0, 34, 18}, under_s = {0, 0, 33, 0}, under_f = {0, 0, 0, 17};
+    nw_decoder *d_at = nw_decoder_new(&at, &err), *d_s = nw_decoder_new(&under_s, &err),
+               *d_f = nw_decoder_new(&under_f, &err);
+    CHECK(d_at && d_s && d_f);
+    esc = escape(CT_EVENT);
+    snprintf(buf, sizeof buf, "{\"EventId\":\"e-1\",\"CloudTrailEvent\":\"%s\"}", esc);
+    nw_err_clear(&err);
+    CHECK_INT(nw_decode(d_at, buf, strlen(buf), strlen(buf), ar, &ev, &cont, &err), NW_DECODE_EVENT);
+    check_ct(&ev);
+    nw_err_clear(&err);
+    CHECK_INT(nw_decode(d_s, buf, strlen(buf), strlen(buf), ar, &ev, &cont, &err), NW_DEC_E_LIMIT);
+    CHECK_CSTR(err.msg, "the JSON in the CloudTrailEvent string: string of 34 bytes at byte 84 exceeds the 33-byte "
+                        "cap (--max-string)");
+    nw_err_clear(&err);
+    CHECK_INT(nw_decode(d_f, buf, strlen(buf), strlen(buf), ar, &ev, &cont, &err), NW_DEC_E_LIMIT);
+    CHECK_CSTR(err.msg, "the JSON in the CloudTrailEvent string: more than 17 fields (object members and array "
+                        "elements): field 18 at byte 422 (--max-fields)");
+    snprintf(buf, sizeof buf, "{\"id\":\"1\",\"timestamp\":1,\"message\":\"%s\"}", esc);
+    nw_err_clear(&err);
+    CHECK_INT(nw_decode(d_at, buf, strlen(buf), strlen(buf), ar, &ev, &cont, &err), NW_DECODE_EVENT);
+    nw_err_clear(&err);
+    CHECK_INT(nw_decode(d_f, buf, strlen(buf), strlen(buf), ar, &ev, &cont, &err), NW_DEC_E_LIMIT);
+    CHECK(strncmp(err.msg, "the JSON in the CloudWatch Logs message: more than 17 fields", 60) == 0);
+    free(esc);
+    nw_decode_limits e14 = {0, 0, 0, 14}, e13 = {0, 0, 0, 13};
+    nw_decoder *d14 = nw_decoder_new(&e14, &err), *d13 = nw_decoder_new(&e13, &err);
+    CHECK(d14 && d13);
+    b = b64(entry);
+    snprintf(buf, sizeof buf, "{\"message\":{\"data\":\"%s\",\"messageId\":\"m1\"},\"subscription\":\"s\"}", b);
+    free(b);
+    nw_err_clear(&err);
+    CHECK_INT(nw_decode(d14, buf, strlen(buf), strlen(buf), ar, &ev, &cont, &err), NW_DECODE_EVENT);
+    nw_err_clear(&err);
+    CHECK_INT(nw_decode(d13, buf, strlen(buf), strlen(buf), ar, &ev, &cont, &err), NW_DEC_E_LIMIT);
+    CHECK(strncmp(err.msg, "the JSON in Pub/Sub message.data: more than 13 fields", 53) == 0);
+    /* an unwrapped event with content after it is malformed, not an event */
+    esc = escape(CT_EVENT "{}");
+    snprintf(buf, sizeof buf, "{\"EventId\":\"e-1\",\"CloudTrailEvent\":\"%s\"}", esc);
+    free(esc);
+    CHECK_INT(decode(buf, &ev, &cont, &err), NW_DEC_E_JSON);
+    nw_decoder_free(d_at);
+    nw_decoder_free(d_s);
+    nw_decoder_free(d_f);
+    nw_decoder_free(d14);
+    nw_decoder_free(d13);
+
     /* Azure records container, CloudTrail Records container */
     CHECK_INT(decode("{\"records\":[{\"a\":1}]}", &ev, &cont, &err), NW_DECODE_CONTAINER);
     CHECK_INT(decode("{\"Records\":[]}", &ev, &cont, &err), NW_DECODE_CONTAINER);

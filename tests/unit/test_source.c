@@ -143,7 +143,7 @@ int main(void)
     }
 
     /* caps: record size and nesting */
-    nw_split_limits lim = {32, 4};
+    nw_split_limits lim = {32, 4, 0, 0};
     nw_split *small = nw_split_new(&lim);
     split(small, "{\"Records\":[{\"a\":\"0123456789012345678901234567890123456789\"},{\"b\":1},{\"c\":[[[[1]]]]},{\"d\":2}]}",
           5, &g);
@@ -152,6 +152,84 @@ int main(void)
     CHECK(strstr(g.badmsg[0], "larger than the 32-byte cap") != NULL);
     CHECK(strstr(g.badmsg[1], "nested deeper than 4") != NULL);
     nw_split_free(small);
+
+    /* caps: string length (bytes between the quotes as written, keys too)
+     * and fields (members + elements at any depth), exactly at the cap and
+     * one over, fed in chunks of every size: only the record over a cap is
+     * refused, with a message naming the cap, and its neighbours are kept */
+    nw_split_limits tight = {0, 0, 10, 5};
+    nw_split *ts = nw_split_new(&tight);
+    static const char *const recs[] = {
+        "{\"s\":\"0123456789\"}",            /* a 10-byte string: at the cap */
+        "{\"s\":\"0123456789A\"}",           /* 11 bytes: over */
+        "{\"k\":\"a\\\"b\\u00e9\"}",        /* a\"b\u00e9: 10 bytes as written */
+        "{\"a\":[1,2],\"b\":{\"c\":3}}",      /* a, 1, 2, b, c: 5 fields, at the cap */
+        "{\"a\":[1,2,3],\"b\":{\"c\":4}}",    /* 6 fields: over */
+        "{\"x\":[],\"y\":{}}",               /* empty containers hold no field: 2 */
+    };
+    char trail[512], lines[512];
+    snprintf(trail, sizeof trail, "{\"Records\":[%s,%s,%s,%s,%s,%s]}", recs[0], recs[1], recs[2], recs[3], recs[4],
+             recs[5]);
+    snprintf(lines, sizeof lines, "%s\n%s\n%s\n%s\n%s\n%s\n", recs[0], recs[1], recs[2], recs[3], recs[4], recs[5]);
+    for (size_t c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
+        for (int jl = 0; jl < 2; jl++) {
+            split(ts, jl ? lines : trail, chunks[c], &g);
+            CHECK_INT(g.n, 4);
+            CHECK_INT(g.bad, 2);
+            CHECK_CSTR(g.rec[0], recs[0]);
+            CHECK_CSTR(g.rec[1], recs[2]);
+            CHECK_CSTR(g.rec[2], recs[3]);
+            CHECK_CSTR(g.rec[3], recs[5]);
+            CHECK_CSTR(g.badmsg[0], "string of 11 bytes at byte 5 of the record exceeds --max-string 10 (record skipped)");
+            CHECK_CSTR(g.badmsg[1], "more than 5 fields (object members and array elements; field 6 at byte 18 of the "
+                                    "record) exceeds --max-fields 5 (record skipped)");
+            CHECK_INT(g.badidx[0], 2);
+            CHECK_INT(g.badidx[1], 5);
+            CHECK_INT(g.badline[1], jl ? 5 : 1);
+            CHECK_INT(g.idx[3], 6);
+        }
+    }
+    /* pretty-printed (gcloud): white space after '{' and '[', in any chunk */
+    for (size_t c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
+        split(ts, "[\n  {\n    \"a\": [ 1, 2 ],\n    \"b\": { \"c\": 3 }, \"d\": [\n  ], \"e\": {\r\n\t}\n  },\n"
+                  "  {\n    \"a\": [\n      1,\n      2\n    ],\n    \"b\": {\n      \"c\": 4\n    }, \"d\": [ 5 ]\n  }\n]\n",
+              chunks[c], &g);
+        /* the first has a, 1, 2, b, c, d, e: 7; the second a, 1, 2, b, c, d, 5 */
+        CHECK_INT(g.n, 0);
+        CHECK_INT(g.bad, 2);
+        CHECK(strstr(g.badmsg[0], "field 6 at byte 40 of the record") != NULL);
+        CHECK(strstr(g.badmsg[1], "field 6 at byte 66 of the record") != NULL);
+    }
+
+    /* a record over the size cap is reported as such, not for the long
+     * string that made it so */
+    nw_split_limits both = {32, 0, 10, 0};
+    nw_split *bs = nw_split_new(&both);
+    split(bs, "{\"s\":\"0123456789012345678901234567890123456789\"}\n{\"t\":\"01234567890\"}\n{\"u\":1}\n", 7,
+          &g);
+    CHECK_INT(g.n, 1);
+    CHECK_INT(g.bad, 2);
+    CHECK(strstr(g.badmsg[0], "record larger than the 32-byte cap") != NULL);
+    CHECK(strstr(g.badmsg[1], "string of 11 bytes at byte 5") != NULL);
+    nw_split_free(bs);
+    /* the defaults, when 0 is given */
+    split(ts, "{\"a\":\"0123456789\"}", 100000, &g);
+    CHECK_INT(g.n, 1);
+    nw_split_free(ts);
+    /* default field cap: {"a":[99999 zeros]} has 100000 fields, one more is over */
+    static char big[500000], zeros[200000];
+    size_t o = 0;
+    for (int i = 0; i < 99999; i++)
+        o += (size_t)snprintf(zeros + o, sizeof zeros - o, "%s0", i ? "," : "");
+    snprintf(big, sizeof big, "{\"a\":[%s]}\n{\"a\":[%s,0]}\n{\"b\":1}\n", zeros, zeros);
+    nw_split *def = nw_split_new(NULL);
+    split(def, big, 65536, &g);
+    CHECK_INT(g.n, 2);
+    CHECK_INT(g.bad, 1);
+    CHECK_INT(g.badline[0], 2);
+    CHECK(strstr(g.badmsg[0], "more than 100000 fields (object members and array elements; field 100001 at byte") !=
+          NULL);
+    nw_split_free(def);
 
     /* files: gzip, truncated gzip, empty file, folder walk */
     char dir[] = "/tmp/nw_test_source_XXXXXX";

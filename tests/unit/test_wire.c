@@ -62,6 +62,30 @@ int main(void)
     const char *bad3 = "{\"schema\":";
     CHECK_INT(nw_wire_decode(w, bad3, strlen(bad3), ar, &d, &err), NW_WIRE_E_JSON);
 
+    /* one message, one event: content after it is refused */
+    char two[8192];
+    snprintf(two, sizeof two, "%.*s%.*s", (int)n, buf, (int)n, buf);
+    nw_err_clear(&err);
+    CHECK_INT(nw_wire_decode(w, two, 2 * (size_t)n, ar, &d, &err), NW_WIRE_E_JSON);
+    CHECK(strstr(err.msg, "content after the end") != NULL);
+
+    /* NW_WIRE_MAX_FIELDS: schema, time, provider, identity, key, dedupe_id
+     * and pad are 7 fields, the pad's elements the rest; unknown fields are
+     * ignored up to the cap */
+    static char many[16384];
+    for (int k = 993; k <= 994; k++) {
+        size_t o = (size_t)snprintf(many, sizeof many,
+                                    "{\"schema\":\"nhiwatch.event/1\",\"time\":\"2025-03-04T10:25:41Z\","
+                                    "\"provider\":\"aws\",\"identity\":{\"key\":\"k\"},"
+                                    "\"dedupe_id\":\"0123456789abcdef0123456789abcdef\",\"pad\":[");
+        for (int i = 0; i < k; i++)
+            o += (size_t)snprintf(many + o, sizeof many - o, "%s0", i ? "," : "");
+        o += (size_t)snprintf(many + o, sizeof many - o, "]}");
+        nw_err_clear(&err);
+        CHECK_INT(nw_wire_decode(w, many, o, ar, &d, &err), k == 993 ? 0 : NW_WIRE_E_LIMIT);
+    }
+    CHECK_CSTR(err.msg, "more than 1000 fields (object members and array elements): field 1001 at byte 2138");
+
     nw_wire_free(w);
     nw_arena_free(ar);
     return nw_test_finish();
