@@ -11,6 +11,7 @@ builds inputs in exactly those layouts:
 
   fuzz_jscan        mode byte + one record (fixture files split per record)
   fuzz_split        mode + chunk seed + a whole fixture file (cut at 64 KB)
+  fuzz_onerec       caps byte + one record of the fixtures, bare or in white space
   fuzz_decode       mode + one record, plus small containers and every
                     envelope shape (EventBridge, lookup-events, CloudWatch
                     Logs, Pub/Sub push) built around real records
@@ -129,6 +130,18 @@ def seeds_split(c):
     c.add(b"\x00\x01" + b'{"Records":[{"a":1},{"b":[1,2,{"c":"}"}]},3,"x"]}\n{"next":1}\n')
     c.add(b"\x03\x05" + b'{"a":"cut\n{"b":2}\n]]}}{"c":3}\n')
     c.add(b"\x01\x09" + b"[" * 20 + b"1" + b"]" * 20)
+
+
+def seeds_onerec(c, recs):
+    # caps byte (bit 0: tight caps) + one message, as ingest receives it
+    for i, r in enumerate(recs):
+        c.add(bytes([i % 2]) + r)
+        if i % 5 == 0:
+            c.add(bytes([0]) + b"\n " + r + b" \r\n")
+    c.add(b"\x00" + b'{"Records":[{"a":1}]}')
+    c.add(b"\x00" + b'{"a":"x\\"}"}{"b":1}')
+    c.add(b"\x01" + b'{"k":[1,2,3,4,5,6,7,8,9,10,11,12,13]}')
+    c.add(b"\x00" + b'{"s":"a\nb"}')
 
 
 def seeds_decode(c, recs):
@@ -281,6 +294,7 @@ def main():
     builders = {
         "fuzz_jscan": lambda c: seeds_jscan(c, recs),
         "fuzz_split": seeds_split,
+        "fuzz_onerec": lambda c: seeds_onerec(c, recs),
         "fuzz_decode": lambda c: seeds_decode(c, recs),
         "fuzz_wire": seeds_wire,
         "fuzz_inventory": seeds_inventory,
