@@ -53,7 +53,7 @@ static void usage(FILE *f)
           NW_CLI_LIMITS_USAGE
           NW_CLI_LIMITS_USAGE_IDENTITIES
           NW_CLI_LIMITS_USAGE_FILE
-          "  --batch N             events per database transaction (default 4096)\n"
+          "  --batch N             events per database transaction (default 16384)\n"
           "\n"
           "exit status: 0 all input read; 3 done, but some input was bad or unreadable;\n"
           "1 error (nothing reported, or an alert could not be delivered); 2 bad command line.\n"

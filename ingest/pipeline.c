@@ -414,7 +414,7 @@ int nw_pipeline_files(const char *const *paths, size_t npaths, const nw_pipeline
     p.paths = paths;
     p.npaths = npaths;
     p.res = res;
-    p.batch_events = o->batch_events ? o->batch_events : 4096;
+    p.batch_events = o->batch_events ? o->batch_events : NW_PIPELINE_BATCH_DEFAULT;
     nw_err_clear(&p.src_err);
     int rc = 0;
     p.rd = nw_recdec_new(&o->decode, &o->source.split, err);
