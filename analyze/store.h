@@ -34,6 +34,7 @@ enum nw_store_error {
     NW_STORE_E_NOMEM = -6,
     NW_STORE_E_LIMIT = -7,   /* more identities than the configured cap */
     NW_STORE_E_READONLY = -8,
+    NW_STORE_E_BUSY = -9,    /* another connection held the write lock past the busy timeout: retry */
 };
 
 #define NW_STORE_SCHEMA_VERSION 3
@@ -50,6 +51,11 @@ typedef struct nw_store_opts {
 int nw_store_open(const char *path, const nw_store_opts *opts, nw_store **out, nw_err *err);
 void nw_store_close(nw_store *st);
 const char *nw_store_strerror(int code);
+/* How long a statement waits for another connection's lock before it
+ * fails with NW_STORE_E_BUSY (default 5000 ms). A caller that must wait
+ * longer in a bounded way (analyze taking over a partition shard) sets a
+ * short timeout and retries, so it can say what it is waiting for. */
+void nw_store_set_busy_timeout(nw_store *st, int ms);
 
 /* A Kafka position consumed by the batch: next offset to read. */
 typedef struct nw_store_offset {

@@ -1,9 +1,12 @@
 #include "cli.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../core/nw_time.h"
@@ -41,3 +44,88 @@ int nw_cli_size(const char *s, uint64_t *out)
 }
 
 bool nw_cli_tty(void) { return isatty(STDERR_FILENO) == 1; }
+
+static int dbs_push(nw_cli_dbs *p, char *path, size_t max)
+{
+    if (p->n >= max) {
+        nw_cli_error("at most %zu databases (shards) per command", max);
+        free(path);
+        return -1;
+    }
+    if (p->n == p->cap) {
+        size_t nc = p->cap ? p->cap * 2 : 16;
+        char **np = realloc(p->path, nc * sizeof(*np));
+        if (!np) {
+            nw_cli_error("out of memory");
+            free(path);
+            return -1;
+        }
+        p->path = np;
+        p->cap = nc;
+    }
+    p->path[p->n++] = path;
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+int nw_cli_dbs_add(nw_cli_dbs *p, const char *arg, size_t max, bool *is_dir)
+{
+    struct stat sb;
+    if (is_dir)
+        *is_dir = false;
+    if (stat(arg, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        char *one = strdup(arg);
+        if (!one) {
+            nw_cli_error("out of memory");
+            return -1;
+        }
+        return dbs_push(p, one, max);
+    }
+    if (is_dir)
+        *is_dir = true;
+    DIR *d = opendir(arg);
+    if (!d) {
+        nw_cli_error("cannot read the shard directory '%s': %s", arg, strerror(errno));
+        return -1;
+    }
+    size_t first = p->n, alen = strlen(arg);
+    int rc = 0;
+    struct dirent *de;
+    while (!rc && (de = readdir(d))) {
+        size_t l = strlen(de->d_name);
+        if (de->d_name[0] == '.' || l < 4 || strcmp(de->d_name + l - 3, ".db") != 0)
+            continue;
+        char *path = malloc(alen + l + 2);
+        if (!path) {
+            nw_cli_error("out of memory");
+            rc = -1;
+            break;
+        }
+        snprintf(path, alen + l + 2, "%s/%s", arg, de->d_name);
+        /* regular files only (a folder named x.db is not a shard) */
+        if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+            free(path);
+            continue;
+        }
+        rc = dbs_push(p, path, max);
+    }
+    closedir(d);
+    if (rc)
+        return -1;
+    if (p->n == first) {
+        nw_cli_error("no *.db files in the shard directory '%s'", arg);
+        return -1;
+    }
+    qsort(p->path + first, p->n - first, sizeof(*p->path), cmp_str);
+    return 0;
+}
+
+void nw_cli_dbs_free(nw_cli_dbs *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        free(p->path[i]);
+    free(p->path);
+    p->path = NULL;
+    p->n = p->cap = 0;
+}

@@ -93,4 +93,18 @@ int nw_cli_time(const char *s, int64_t *us);
 int nw_cli_size(const char *s, uint64_t *out);
 bool nw_cli_tty(void);
 
+/* The databases a --db argument names: a directory (a --shard-dir of
+ * `analyze`) stands for every *.db file in it that is not hidden, sorted by
+ * name (bytewise, so the same order everywhere); anything else is one file.
+ * Paths are appended to p (owned by p: nw_cli_dbs_free). *is_dir (may be
+ * NULL) says which it was. Returns 0, or prints why (an unreadable
+ * directory, one without *.db files, out of memory, more than max) and
+ * returns -1. */
+typedef struct nw_cli_dbs {
+    char **path;
+    size_t n, cap;
+} nw_cli_dbs;
+int nw_cli_dbs_add(nw_cli_dbs *p, const char *arg, size_t max, bool *is_dir);
+void nw_cli_dbs_free(nw_cli_dbs *p);
+
 #endif

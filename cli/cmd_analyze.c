@@ -1,24 +1,46 @@
 /* cmd_analyze.c - `nhiwatch analyze`: a consumer-group worker that applies
- * nhiwatch.event/1 messages to its own SQLite shard.
+ * nhiwatch.event/1 messages to SQLite shards.
  *
  * Exactly-once state: each batch of events is applied together with the
  * consumed offsets (per partition: last offset + 1) in ONE SQLite
- * transaction (nw_store_apply). The shard, not Kafka, is the source of
- * truth for where to resume: on assignment every partition starts at the
- * offset the shard stored (the beginning when it has none). A crash
+ * transaction per shard (nw_store_apply). The shard, not Kafka, is the
+ * source of truth for where to resume: on assignment every partition starts
+ * at the offset its shard stored (the beginning when it has none). A crash
  * either keeps a batch and its offsets or neither; events read twice (an
  * ingest worker's retries) are removed by the event-id de-duplication.
- * Offsets are committed to Kafka asynchronously, for lag dashboards only. */
+ * Offsets are committed to Kafka asynchronously, for lag dashboards only.
+ *
+ * Two layouts:
+ *   --db FILE        one shard for whatever this worker is assigned. Exact
+ *                    as long as partitions stay with their worker.
+ *   --shard-dir DIR  one shard per partition (DIR/TOPIC.PARTITION.db),
+ *                    opened on assignment and closed on revocation, so a
+ *                    partition's state moves with it to whichever worker
+ *                    gets it next: exact across rebalances when the workers
+ *                    share DIR.
+ *
+ * Two processes never apply one partition at once: a batch is applied only
+ * while the shard still holds the offset this worker read or wrote last,
+ * checked inside the batch's write transaction (SQLite's write lock makes
+ * the check and the write one step). A worker that finds the offset moved
+ * (an earlier owner that was still finishing, a member the group had
+ * already given up on) drops its pending events of that partition and
+ * reads on from the stored offset. Taking over a shard waits, bounded by
+ * --lock-wait, for the write lock, then reads the offset under it. */
+#include <dirent.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "../analyze/rules.h"
 #include "../analyze/store.h"
 #include "../analyze/stream.h"
 #include "../reports/alerts.h"
+#include "../reports/alertfmt.h"
 #include "../core/nw_time.h"
 #include "../ingest/kafka.h"
 #include "../ingest/pipeline.h"
@@ -27,17 +49,28 @@
 
 static void usage(FILE *f)
 {
-    fputs("usage: nhiwatch analyze --brokers B --group G --topic nhi.events --db FILE [OPTIONS]\n"
+    fputs("usage: nhiwatch analyze --brokers B --group G --topic nhi.events (--shard-dir DIR | --db FILE)\n"
+          "                        [OPTIONS]\n"
           "\n"
           "Consume normalized events (nhiwatch.event/1, from `ingest`) as a member of\n"
-          "consumer group G and apply them to the SQLite shard FILE. Each batch and its\n"
-          "offsets are stored in one transaction; the shard says where to resume.\n"
-          "`nhiwatch report --db shard1.db --db shard2.db` merges the shards.\n"
+          "consumer group G and apply them to SQLite shards. Each batch and its offsets\n"
+          "are stored in one transaction; the shard says where to resume.\n"
           "\n"
           "  --brokers B           bootstrap brokers, host:port[,host:port...]\n"
           "  --group G             consumer group (analyze workers share one)\n"
           "  --topic T             normalized events topic (comma-separated list allowed)\n"
-          "  --db FILE             this worker's shard (created when missing)\n"
+          "  --shard-dir DIR       one shard per partition, DIR/TOPIC.PARTITION.db (DIR and\n"
+          "                        the files created when missing). A partition's state\n"
+          "                        moves with it: workers that share DIR stay exact when\n"
+          "                        partitions change hands (scale out, a crashed worker).\n"
+          "                        `nhiwatch report --db DIR` reads every shard in DIR\n"
+          "  --db FILE             one shard for this worker, whatever it is assigned. Exact\n"
+          "                        only while no partition moves to another worker after\n"
+          "                        events were applied (docs/streaming.md, \"Scaling\");\n"
+          "                        `nhiwatch report --db shard1.db --db shard2.db` merges\n"
+          "  --lock-wait SEC       wait at most SEC s (default 60) for another process to\n"
+          "                        release a shard's write lock (an earlier owner of the\n"
+          "                        partition finishing its batch), then exit 1\n"
           "  --dlq-topic T         malformed messages, with nhiwatch.error / nhiwatch.source.*\n"
           "                        headers (default: log and count them in the shard)\n"
           "  --batch N             events per transaction (default 5000)\n"
@@ -45,8 +78,11 @@ static void usage(FILE *f)
           "  --stats SEC           print a JSON stats line to stdout every SEC seconds\n"
           "  --exit-on-idle SEC    exit 0 after SEC seconds without messages\n"
           "  --wait-brokers SEC    give up at start when no broker answers for SEC s (default 30)\n"
-          "  --max-identities N    identities the shard may hold (default 2000000)\n"
+          "  --max-identities N    identities each shard may hold (default 2000000; with\n"
+          "                        --shard-dir the cap is per partition shard)\n"
           NW_CLI_ALERTS_USAGE
+          "                        (with --shard-dir each partition's alert state is kept\n"
+          "                        in its shard and moves with it)\n"
           "  --rules DIR           rule folder for the streaming detectors (default: the shipped rules/)\n"
           "  -X key=value          a librdkafka property (consumer, and the DLQ producer)\n"
           "  -F FILE               librdkafka properties file (key=value lines, # comments)\n"
@@ -54,31 +90,62 @@ static void usage(FILE *f)
           "\n"
           "SIGINT / SIGTERM: apply the current batch, leave the group, exit 0.\n"
           "exit status: 0 stopped cleanly; 3 stopped cleanly, but malformed messages were\n"
-          "only counted (no --dlq-topic); 1 database or DLQ delivery failure, brokers\n"
-          "unreachable at start, or a fatal Kafka error; 2 bad command line.\n",
+          "only counted (no --dlq-topic); 1 database or DLQ delivery failure, a shard\n"
+          "still locked after --lock-wait, brokers unreachable at start, or a fatal Kafka\n"
+          "error; 2 bad command line.\n",
           f);
 }
 
 #define MAX_MESSAGES 20
+/* With --shard-dir one lock attempt waits this long, then the wait is
+ * retried up to --lock-wait, so that the worker can say what it waits for. */
+#define SHARD_BUSY_MS 1000
 
-struct tp {
+/* A SQLite shard and what hangs off it. */
+struct shard {
+    nw_store *st;
+    char *path;          /* --shard-dir: owned; --db: the argument */
+    nw_stream *stream;   /* streaming detectors (with --alerts), or NULL */
+    nw_alerter *alerter; /* --shard-dir with --alerts: alert state in this shard */
+};
+
+/* An assigned partition. */
+struct part {
     char *topic;
     int32_t partition;
-    int64_t next; /* offset to store with the batch; -1: nothing pending */
+    struct shard *sh; /* --db: the worker's one shard; --shard-dir: its own (owned) */
+    int64_t stored;   /* offset the shard held when this worker last read or wrote it (-1: none) */
+    int64_t next;     /* offset to store with the pending batch; -1: nothing pending */
+    int64_t floor;    /* messages below it were fetched before a seek: stale */
+    uint64_t msgs, bad, dlq; /* the pending batch's */
+    bool seen, take;         /* apply_batch scratch: shard visited; part applied */
 };
 
 struct analyze {
     nw_kafka *cons, *prod;
-    nw_store *st;
-    const char *db, *dlq_topic;
+    const char *db, *shard_dir, *dlq_topic;
+    struct shard one; /* --db */
+    nw_store_opts so;
+    int64_t lock_wait_ms;
     nw_wire *w;
     nw_batch *b;
     size_t batch;
     bool quiet;
 
+    /* --shard-dir with --alerts: one alerter per shard, totals kept here */
+    nw_cli_alerts *al;
+    const nw_rules *rules;
+    nw_alerter_stats alerts;
+    bool alert_failed;
+
+    struct part *parts;
+    size_t nparts, capparts;
     /* the batch in progress */
-    struct tp *tps;
-    size_t ntp, captp;
+    uint32_t *evpart; /* part index of each event of b */
+    uint32_t badpart[NW_BATCH_BAD_MAX];
+    nw_event *sh_ev; /* one shard's events, gathered for its transaction */
+    uint8_t *sh_status;
+    nw_store_offset *offs;
     uint64_t batch_msgs, batch_bad, batch_dlq;
     int64_t batch_t0;
     uint64_t prod_mark;
@@ -101,27 +168,207 @@ static void say(struct analyze *a, const char *what, const char *reason)
     a->printed++;
 }
 
-static int note_offset(struct analyze *a, const char *topic, int32_t partition, int64_t next)
+/* ---- partition shards ---- */
+
+/* The file name of a partition's shard: TOPIC.PARTITION.db. Legal Kafka
+ * topic names are [A-Za-z0-9._-]{1,249}; any other byte (brokers that are
+ * not Apache Kafka allow more) and a leading '.' (a hidden file, or '.' and
+ * '..') are written %XX, so that every topic gets a plain file of its own
+ * and the name maps back to one topic. A name over NAME_MAX (a long topic
+ * with a partition >= 10) keeps a prefix of the topic and then '~' and a
+ * 64-bit FNV-1a hash of all of it: '~' is in no legal topic name. */
+static int shard_name(char *buf, size_t cap, const char *topic, int32_t partition)
 {
-    for (size_t i = 0; i < a->ntp; i++) {
-        if (a->tps[i].partition == partition && strcmp(a->tps[i].topic, topic) == 0) {
-            a->tps[i].next = next;
-            return 0;
-        }
+    char enc[3 * 256 + 1];
+    size_t n = 0;
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (const unsigned char *p = (const unsigned char *)topic; *p; p++) {
+        h = (h ^ *p) * 0x100000001b3ull;
+        bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                     *p == '_' || *p == '-' || (*p == '.' && p != (const unsigned char *)topic);
+        if (n + 4 > sizeof enc)
+            n = sizeof enc; /* over any NAME_MAX: hashed below */
+        else if (plain)
+            enc[n++] = (char)*p;
+        else
+            n += (size_t)snprintf(enc + n, 4, "%%%02X", *p);
     }
-    if (a->ntp == a->captp) {
-        size_t nc = a->captp ? a->captp * 2 : 16;
-        struct tp *nt = realloc(a->tps, nc * sizeof(*nt));
-        if (!nt)
+    if (n == sizeof enc)
+        n--;
+    enc[n] = '\0';
+    char tail[32];
+    int tl = snprintf(tail, sizeof tail, ".%d.db", (int)partition);
+    const size_t name_max = 255;
+    int w;
+    if (n + (size_t)tl <= name_max)
+        w = snprintf(buf, cap, "%s%s", enc, tail);
+    else
+        w = snprintf(buf, cap, "%.*s~%016llx%s", (int)(name_max - (size_t)tl - 17), enc, (unsigned long long)h,
+                     tail);
+    return w < 0 || (size_t)w >= cap ? -1 : 0;
+}
+
+/* Say once that a shard is locked by another process and waited for. */
+static void lock_note(struct analyze *a, const struct shard *sh, bool *said)
+{
+    if (!*said && !a->quiet)
+        fprintf(stderr, "nhiwatch: analyze: shard '%s' is locked by another process; waiting up to %lld s\n",
+                sh->path, (long long)(a->lock_wait_ms / 1000));
+    *said = true;
+}
+
+/* Retry a transaction's BEGIN while another connection holds the write
+ * lock, at most --lock-wait (rounded up to the busy timeout of one
+ * attempt); then fail naming the file. */
+static int shard_begin(struct analyze *a, struct shard *sh, nw_err *e)
+{
+    int64_t t0 = nw_kafka_now_ms();
+    bool said = false;
+    for (;;) {
+        nw_err_clear(e);
+        int rc = nw_store_begin(sh->st, e);
+        if (rc != NW_STORE_E_BUSY)
+            return rc;
+        int64_t waited = nw_kafka_now_ms() - t0;
+        if (waited >= a->lock_wait_ms) {
+            char why[NW_ERR_MSG_MAX];
+            snprintf(why, sizeof why, "%s", e->msg);
+            return nw_err_set(e, rc,
+                              "shard '%s' is still locked by another process after %lld s (an earlier owner of "
+                              "its partition still writing, or another program holding it: %s); see --lock-wait",
+                              sh->path, (long long)(waited / 1000), why);
+        }
+        lock_note(a, sh, &said);
+    }
+}
+
+static void shard_close(struct analyze *a, struct shard *sh)
+{
+    if (!sh)
+        return;
+    if (sh->alerter) {
+        nw_alerter_stats st;
+        nw_alerter_stats_get(sh->alerter, &st);
+        nw_err e;
+        nw_err_clear(&e);
+        if (nw_alerter_close(sh->alerter, &e)) {
+            nw_cli_error("alerts of '%s': %s", sh->path, e.msg);
+            a->alert_failed = true;
+        }
+        a->alerts.sent += st.sent;
+        a->alerts.suppressed += st.suppressed;
+        a->alerts.new_ += st.new_;
+        a->alerts.escalated += st.escalated;
+        a->alerts.resolved += st.resolved;
+        a->alerts.failed += st.failed;
+        a->alerts.state_errors += st.state_errors;
+        nw_alerter_free(sh->alerter);
+    }
+    nw_stream_free(sh->stream);
+    nw_store_close(sh->st);
+    if (sh != &a->one) {
+        free(sh->path);
+        free(sh);
+    }
+}
+
+/* Open (create) a partition's shard, waiting for a lock another process
+ * holds at most --lock-wait, with its streaming detectors. */
+static int shard_open(struct analyze *a, const char *topic, int32_t partition, struct shard **out, nw_err *e)
+{
+    *out = NULL;
+    char name[300];
+    struct shard *sh = calloc(1, sizeof(*sh));
+    if (!sh)
+        return nw_err_set(e, NW_STORE_E_NOMEM, "out of memory");
+    size_t plen = strlen(a->shard_dir) + sizeof name + 2;
+    if (shard_name(name, sizeof name, topic, partition) || !(sh->path = malloc(plen))) {
+        free(sh);
+        return nw_err_set(e, NW_STORE_E_NOMEM, "out of memory");
+    }
+    snprintf(sh->path, plen, "%s/%s", a->shard_dir, name);
+    /* opening migrates a new file under the write lock: the same wait */
+    int64_t t0 = nw_kafka_now_ms(), waited = 0;
+    bool said = false;
+    int rc;
+    for (;;) {
+        nw_err_clear(e);
+        rc = nw_store_open(sh->path, &a->so, &sh->st, e);
+        waited = nw_kafka_now_ms() - t0;
+        if (rc != NW_STORE_E_BUSY || waited >= a->lock_wait_ms)
+            break;
+        lock_note(a, sh, &said);
+    }
+    if (rc) {
+        char why[NW_ERR_MSG_MAX];
+        snprintf(why, sizeof why, "%s", e->msg);
+        if (rc == NW_STORE_E_BUSY)
+            nw_err_set(e, rc,
+                       "shard '%s' of %s [%d] is still locked by another process after %lld s (an earlier owner of "
+                       "the partition still writing, or another program holding it: %s); see --lock-wait",
+                       sh->path, topic, (int)partition, (long long)(waited / 1000), why);
+        else
+            nw_err_set(e, rc, "shard '%s' of %s [%d]: %s", sh->path, topic, (int)partition, why);
+        goto out_free;
+    }
+    nw_store_set_busy_timeout(sh->st, SHARD_BUSY_MS);
+    if (a->al && a->al->nsinks) {
+        bool failed = false;
+        if (!(sh->alerter = nw_cli_alerter_open(a->al, sh->st, a->rules, &failed))) {
+            rc = nw_err_set(e, NW_STORE_E_OPEN, "alerts for shard '%s' cannot be opened", sh->path);
+            goto out_free;
+        }
+        if (!(sh->stream = nw_stream_new(a->rules, nw_alerter_stream, sh->alerter, e))) {
+            rc = NW_STORE_E_NOMEM;
+            goto out_free;
+        }
+        nw_store_set_hook(sh->st, nw_stream_hook, sh->stream);
+    }
+    *out = sh;
+    return 0;
+out_free:
+    shard_close(a, sh);
+    return rc;
+}
+
+static int part_find(const struct analyze *a, const char *topic, int32_t partition)
+{
+    for (size_t i = 0; i < a->nparts; i++)
+        if (a->parts[i].partition == partition && strcmp(a->parts[i].topic, topic) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* Only when no event of the batch refers to a part (indices shift). */
+static void part_remove(struct analyze *a, size_t i)
+{
+    struct part *p = &a->parts[i];
+    if (p->sh != &a->one)
+        shard_close(a, p->sh);
+    free(p->topic);
+    memmove(p, p + 1, (a->nparts - i - 1) * sizeof(*p));
+    a->nparts--;
+}
+
+static int part_add(struct analyze *a, const char *topic, int32_t partition)
+{
+    if (a->nparts == a->capparts) {
+        size_t nc = a->capparts ? a->capparts * 2 : 16;
+        struct part *np = realloc(a->parts, nc * sizeof(*np));
+        nw_store_offset *no = realloc(a->offs, nc * sizeof(*no));
+        if (np)
+            a->parts = np;
+        if (no)
+            a->offs = no;
+        if (!np || !no)
             return -1;
-        a->tps = nt;
-        a->captp = nc;
+        a->capparts = nc;
     }
     char *t = strdup(topic);
     if (!t)
         return -1;
-    a->tps[a->ntp++] = (struct tp){t, partition, next};
-    return 0;
+    a->parts[a->nparts] = (struct part){t, partition, NULL, -1, -1, 0, 0, 0, 0, false, false};
+    return (int)a->nparts++;
 }
 
 static uint64_t prod_failures(struct analyze *a)
@@ -135,18 +382,129 @@ static uint64_t prod_failures(struct analyze *a)
 
 static void batch_reset(struct analyze *a)
 {
-    for (size_t i = 0; i < a->ntp; i++)
-        a->tps[i].next = -1;
+    for (size_t i = 0; i < a->nparts; i++) {
+        struct part *p = &a->parts[i];
+        p->next = -1;
+        p->msgs = p->bad = p->dlq = 0;
+        p->seen = p->take = false;
+    }
     nw_batch_clear(a->b);
     a->batch_msgs = a->batch_bad = a->batch_dlq = 0;
     a->batch_t0 = 0;
     a->prod_mark = prod_failures(a);
 }
 
-/* The batch's events, bad-message notes, counters and offsets: one
- * transaction. DLQ copies are acknowledged first, so that a stored offset
- * never covers a bad message that is neither in the DLQ nor counted. */
-static int apply_batch(struct analyze *a)
+/* Read the partition on from where its shard says: the events this worker
+ * had pending for it are dropped (another process applied that range). */
+static void part_fenced(struct analyze *a, struct part *p, int64_t cur, bool revoking)
+{
+    fprintf(stderr,
+            "nhiwatch: analyze: warning: %s [%d]: shard '%s' was written by another process (it holds offset %lld, "
+            "this worker expected %lld): %llu pending messages dropped, reading on from the shard's offset\n",
+            p->topic, (int)p->partition, p->sh->path, (long long)cur, (long long)p->stored,
+            (unsigned long long)p->msgs);
+    p->stored = cur;
+    p->floor = cur < 0 ? 0 : cur;
+    if (revoking)
+        return; /* released anyway: the next owner reads the shard */
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset = cur >= 0 ? cur : RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_error_t *ke = rd_kafka_seek_partitions(nw_kafka_rk(a->cons), l, 10000);
+    if (!ke && l->elems[0].err)
+        nw_err_set(&a->err, NW_KAFKA_E_ASSIGN, "cannot seek %s [%d] to %lld: %s", p->topic, (int)p->partition,
+                   (long long)cur, rd_kafka_err2str(l->elems[0].err));
+    else if (ke)
+        nw_err_set(&a->err, NW_KAFKA_E_ASSIGN, "cannot seek %s [%d] to %lld: %s", p->topic, (int)p->partition,
+                   (long long)cur, rd_kafka_error_string(ke));
+    if (ke || l->elems[0].err)
+        a->fatal = true;
+    if (ke)
+        rd_kafka_error_destroy(ke);
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* One shard's part of the batch: its events, bad-message notes, counters
+ * and the offsets of its partitions, in one transaction. A partition whose
+ * stored offset is no longer the one this worker knows is left out (see the
+ * top of the file). */
+static int apply_shard(struct analyze *a, struct shard *sh, bool revoking, nw_apply_result *res)
+{
+    nw_err e;
+    nw_err_clear(&e);
+    nw_batch *b = a->b;
+    size_t noffs = 0, n = 0;
+    uint64_t msgs = 0, nbad = 0, ndlq = 0;
+    int rc = shard_begin(a, sh, &e);
+    if (rc)
+        goto out_fail;
+    for (size_t j = 0; j < a->nparts; j++) {
+        struct part *q = &a->parts[j];
+        if (q->sh != sh || !q->msgs)
+            continue;
+        q->seen = true;
+        int64_t cur = nw_store_offset_get(sh->st, q->topic, q->partition);
+        if (cur != q->stored) {
+            /* decided under the write lock, applied after the commit */
+            q->take = false;
+            q->next = cur;
+            continue;
+        }
+        q->take = true;
+        a->offs[noffs++] = (nw_store_offset){q->topic, q->partition, q->next};
+        msgs += q->msgs;
+        nbad += q->bad;
+        ndlq += q->dlq;
+    }
+    for (size_t k = 0; k < b->n; k++) {
+        const struct part *q = &a->parts[a->evpart[k]];
+        if (q->sh == sh && q->take)
+            a->sh_ev[n++] = b->ev[k];
+    }
+    if (noffs)
+        rc = nw_store_apply(sh->st, a->sh_ev, n, a->sh_status, a->offs, noffs, res, &e);
+    for (size_t k = 0; !rc && k < b->nbad; k++) {
+        const struct part *q = &a->parts[a->badpart[k]];
+        if (q->sh == sh && q->take)
+            rc = nw_store_note_bad(sh->st, &b->bad[k], &e);
+    }
+    struct {
+        const char *name;
+        uint64_t v;
+    } cnt[] = {
+        {"kafka_messages", msgs},           {"events", n},           {"events_new", res->applied},
+        {"events_duplicate", res->duplicates}, {"events_partial", res->partial}, {"bad", nbad},
+        {"dlq", ndlq},
+    };
+    for (size_t i = 0; !rc && i < sizeof cnt / sizeof cnt[0]; i++)
+        if (cnt[i].v)
+            rc = nw_store_add_counter(sh->st, cnt[i].name, (int64_t)cnt[i].v, &e);
+    if (!rc)
+        rc = nw_store_commit(sh->st, &e);
+    if (rc)
+        goto out_fail;
+    for (size_t j = 0; j < a->nparts; j++) {
+        struct part *q = &a->parts[j];
+        if (q->sh != sh || !q->msgs)
+            continue;
+        if (q->take)
+            q->stored = q->next;
+        else
+            part_fenced(a, q, q->next, revoking);
+    }
+    return 0;
+out_fail:
+    /* Never COMMIT after a failed statement: the worker stops, and closing
+     * the store with the transaction open discards all of it. */
+    nw_err_set(&a->err, rc, "database '%s': %s; the batch is not applied, a restart reads it again", sh->path,
+               e.msg);
+    a->fatal = true;
+    return rc;
+}
+
+/* The batch, one transaction per shard. DLQ copies are acknowledged first,
+ * so that a stored offset never covers a bad message that is neither in the
+ * DLQ nor counted. */
+static int apply_batch(struct analyze *a, bool revoking)
 {
     if (a->batch_msgs == 0)
         return 0;
@@ -168,66 +526,68 @@ static int apply_batch(struct analyze *a)
             return NW_KAFKA_E_DELIVERY;
         }
     }
-    nw_store_offset offs[64];
-    nw_store_offset *op = offs;
-    size_t noffs = 0;
-    if (a->ntp > sizeof offs / sizeof offs[0]) {
-        op = malloc(a->ntp * sizeof(*op));
-        if (!op) {
-            nw_err_set(&a->err, NW_STORE_E_NOMEM, "out of memory");
-            a->fatal = true;
-            return NW_STORE_E_NOMEM;
-        }
+    nw_apply_result tot = {0, 0, 0, 0};
+    for (size_t i = 0; i < a->nparts; i++) {
+        struct part *p = &a->parts[i];
+        if (p->seen || !p->msgs)
+            continue;
+        nw_apply_result res = {0, 0, 0, 0};
+        if ((rc = apply_shard(a, p->sh, revoking, &res)))
+            return rc;
+        tot.applied += res.applied;
+        tot.duplicates += res.duplicates;
+        tot.partial += res.partial;
     }
-    for (size_t i = 0; i < a->ntp; i++)
-        if (a->tps[i].next >= 0)
-            op[noffs++] = (nw_store_offset){a->tps[i].topic, a->tps[i].partition, a->tps[i].next};
-    nw_apply_result res = {0, 0, 0, 0};
-    nw_batch *b = a->b;
-    rc = nw_store_begin(a->st, &e);
-    if (!rc)
-        rc = nw_store_apply(a->st, b->ev, b->n, b->status, op, noffs, &res, &e);
-    for (size_t i = 0; !rc && i < b->nbad; i++)
-        rc = nw_store_note_bad(a->st, &b->bad[i], &e);
-    struct {
-        const char *name;
-        uint64_t v;
-    } cnt[] = {
-        {"kafka_messages", a->batch_msgs}, {"events", b->n},          {"events_new", res.applied},
-        {"events_duplicate", res.duplicates}, {"events_partial", res.partial}, {"bad", a->batch_bad},
-        {"dlq", a->batch_dlq},
-    };
-    for (size_t i = 0; !rc && i < sizeof cnt / sizeof cnt[0]; i++)
-        if (cnt[i].v)
-            rc = nw_store_add_counter(a->st, cnt[i].name, (int64_t)cnt[i].v, &e);
-    if (!rc)
-        rc = nw_store_commit(a->st, &e);
-    if (rc) {
-        /* Never COMMIT after a failed statement: the worker stops, and closing
-         * the store with the transaction open discards all of it. */
-        nw_err_set(&a->err, rc, "database '%s': %s; the batch is not applied, a restart reads it again", a->db,
-                   e.msg);
-        a->fatal = true;
-        if (op != offs)
-            free(op);
-        return rc;
-    }
+    if (a->fatal) /* a seek failed */
+        return NW_KAFKA_E_ASSIGN;
     /* for lag dashboards only: resuming never reads these */
-    if (noffs) {
-        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)noffs);
-        for (size_t i = 0; i < noffs; i++)
-            rd_kafka_topic_partition_list_add(l, op[i].topic, op[i].partition)->offset = op[i].next_offset;
+    rd_kafka_topic_partition_list_t *l = NULL;
+    for (size_t i = 0; i < a->nparts; i++) {
+        if (!a->parts[i].take)
+            continue;
+        if (!l)
+            l = rd_kafka_topic_partition_list_new((int)a->nparts);
+        rd_kafka_topic_partition_list_add(l, a->parts[i].topic, a->parts[i].partition)->offset = a->parts[i].next;
+    }
+    if (l) {
         nw_kafka_commit(a->cons, l, true, 0, NULL);
         rd_kafka_topic_partition_list_destroy(l);
     }
-    if (op != offs)
-        free(op);
-    a->applied += res.applied;
-    a->duplicates += res.duplicates;
-    a->partial += res.partial;
+    a->applied += tot.applied;
+    a->duplicates += tot.duplicates;
+    a->partial += tot.partial;
     a->batches++;
     batch_reset(a);
     return 0;
+}
+
+/* Take a partition: its shard (opened with --shard-dir), and the offset to
+ * resume from, read under the shard's write lock so that a transaction an
+ * earlier owner still has open is finished first. */
+static int part_take(struct analyze *a, rd_kafka_topic_partition_t *tp, int64_t *off, nw_err *e)
+{
+    int i = part_find(a, tp->topic, tp->partition);
+    if (i < 0 && (i = part_add(a, tp->topic, tp->partition)) < 0)
+        return nw_err_set(e, NW_STORE_E_NOMEM, "out of memory");
+    struct part *p = &a->parts[i];
+    int rc;
+    if (!p->sh) {
+        if (!a->shard_dir)
+            p->sh = &a->one;
+        else if ((rc = shard_open(a, tp->topic, tp->partition, &p->sh, e)))
+            goto out_remove;
+    }
+    if ((rc = shard_begin(a, p->sh, e)))
+        goto out_remove;
+    *off = nw_store_offset_get(p->sh->st, tp->topic, tp->partition);
+    if ((rc = nw_store_commit(p->sh->st, e)))
+        goto out_remove;
+    p->stored = *off;
+    p->floor = 0;
+    return 0;
+out_remove:
+    part_remove(a, (size_t)i);
+    return rc;
 }
 
 static void on_rebalance(void *ctx, rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts)
@@ -246,31 +606,48 @@ static void on_rebalance(void *ctx, rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_
             rd_kafka_topic_partition_list_destroy(committed);
             committed = NULL;
         }
-        /* resume where this shard says, not where the group committed */
-        for (int i = 0; i < parts->cnt; i++) {
-            int64_t off = nw_store_offset_get(a->st, parts->elems[i].topic, parts->elems[i].partition);
+        /* resume where the shard says, not where the group committed */
+        for (int i = 0; i < parts->cnt && !a->fatal; i++) {
+            rd_kafka_topic_partition_t *tp = &parts->elems[i];
+            int64_t off = -1;
+            if (part_take(a, tp, &off, &e)) {
+                nw_err_set(&a->err, e.code, "%s", e.msg);
+                a->fatal = true;
+                break;
+            }
+            const char *path = a->parts[part_find(a, tp->topic, tp->partition)].sh->path;
             int64_t other = committed ? committed->elems[i].offset : -1;
-            if (other > 0 && other > off)
+            if (other > 0 && other > off && !a->shard_dir)
                 fprintf(stderr,
                         "nhiwatch: analyze: warning: %s [%d] was applied up to offset %lld by another member of "
                         "the group, and this shard has it only up to %lld: the events in between are counted in "
                         "both shards' reports. Keep each partition with its shard (docs/streaming.md, "
                         "\"Scaling\").\n",
-                        parts->elems[i].topic, (int)parts->elems[i].partition, (long long)other,
-                        (long long)(off < 0 ? 0 : off));
-            parts->elems[i].offset = off >= 0 ? off : RD_KAFKA_OFFSET_BEGINNING;
+                        tp->topic, (int)tp->partition, (long long)other, (long long)(off < 0 ? 0 : off));
+            else if (other > 0 && other > off)
+                fprintf(stderr,
+                        "nhiwatch: analyze: warning: %s [%d] was applied up to offset %lld by a member of the "
+                        "group, and its shard '%s' has it only up to %lld: the events in between are counted "
+                        "twice if that member's shard is reported too. Give every worker of the group the same "
+                        "--shard-dir (docs/streaming.md, \"Scaling\").\n",
+                        tp->topic, (int)tp->partition, (long long)other, path, (long long)(off < 0 ? 0 : off));
+            tp->offset = off >= 0 ? off : RD_KAFKA_OFFSET_BEGINNING;
             if (!a->quiet) {
                 if (off >= 0)
                     fprintf(stderr, "nhiwatch: analyze: assigned %s [%d] from offset %lld (stored in '%s')\n",
-                            parts->elems[i].topic, (int)parts->elems[i].partition, (long long)off, a->db);
+                            tp->topic, (int)tp->partition, (long long)off, path);
+                else if (a->shard_dir)
+                    fprintf(stderr, "nhiwatch: analyze: assigned %s [%d] from the beginning (shard '%s')\n",
+                            tp->topic, (int)tp->partition, path);
                 else
-                    fprintf(stderr, "nhiwatch: analyze: assigned %s [%d] from the beginning\n",
-                            parts->elems[i].topic, (int)parts->elems[i].partition);
+                    fprintf(stderr, "nhiwatch: analyze: assigned %s [%d] from the beginning\n", tp->topic,
+                            (int)tp->partition);
             }
         }
         if (committed)
             rd_kafka_topic_partition_list_destroy(committed);
-        if (nw_kafka_assign(rk, parts, &e)) {
+        /* not assigned when a shard could not be taken: the worker stops */
+        if (!a->fatal && nw_kafka_assign(rk, parts, &e)) {
             a->err = e;
             a->fatal = true;
         }
@@ -280,19 +657,33 @@ static void on_rebalance(void *ctx, rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_
         /* dropped: its offsets are not stored, so it is read again */
         batch_reset(a);
     } else {
-        apply_batch(a);
+        apply_batch(a, true);
+        if (a->fatal)
+            batch_reset(a);
     }
-    if (!a->quiet)
-        for (int i = 0; i < parts->cnt; i++)
-            fprintf(stderr, "nhiwatch: analyze: revoked %s [%d]\n", parts->elems[i].topic,
-                    (int)parts->elems[i].partition);
+    /* the batch is empty: parts can go (with --shard-dir, their shards close) */
+    for (int i = 0; i < parts->cnt; i++) {
+        int k = part_find(a, parts->elems[i].topic, parts->elems[i].partition);
+        if (!a->quiet) {
+            /* with --shard-dir, where the next owner must resume it */
+            if (k >= 0 && a->shard_dir && a->parts[k].stored >= 0)
+                fprintf(stderr, "nhiwatch: analyze: revoked %s [%d] at offset %lld (shard '%s' closed)\n",
+                        parts->elems[i].topic, (int)parts->elems[i].partition, (long long)a->parts[k].stored,
+                        a->parts[k].sh->path);
+            else
+                fprintf(stderr, "nhiwatch: analyze: revoked %s [%d]\n", parts->elems[i].topic,
+                        (int)parts->elems[i].partition);
+        }
+        if (k >= 0)
+            part_remove(a, (size_t)k);
+    }
     if (nw_kafka_unassign(rk, parts, &e)) {
         a->err = e;
         a->fatal = true;
     }
 }
 
-static void bad_message(struct analyze *a, const rd_kafka_message_t *m, const nw_err *why)
+static void bad_message(struct analyze *a, const rd_kafka_message_t *m, struct part *p, const nw_err *why)
 {
     char reason[NW_ERR_MSG_MAX + NW_ERR_SRC_MAX + 32];
     nw_err x = *why;
@@ -301,8 +692,11 @@ static void bad_message(struct analyze *a, const rd_kafka_message_t *m, const nw
     nw_err_fmt(&x, reason, sizeof reason);
     a->bad++;
     a->batch_bad++;
-    if (a->b->nbad < NW_BATCH_BAD_MAX)
+    p->bad++;
+    if (a->b->nbad < NW_BATCH_BAD_MAX) {
+        a->badpart[a->b->nbad] = (uint32_t)(p - a->parts);
         a->b->bad[a->b->nbad++] = x;
+    }
     if (a->prod) {
         rd_kafka_headers_t *h = nw_kafka_dlq_headers(m, reason);
         if (nw_kafka_produce(a->prod, a->dlq_topic, RD_KAFKA_PARTITION_UA, m->key, m->key_len, m->payload, m->len,
@@ -312,6 +706,7 @@ static void bad_message(struct analyze *a, const rd_kafka_message_t *m, const nw
         }
         a->dlq++;
         a->batch_dlq++;
+        p->dlq++;
         say(a, "malformed message sent to the DLQ", reason);
     } else {
         say(a, "malformed message (no --dlq-topic: counted only)", reason);
@@ -321,13 +716,20 @@ static void bad_message(struct analyze *a, const rd_kafka_message_t *m, const nw
 static void handle_message(struct analyze *a, const rd_kafka_message_t *m)
 {
     const char *topic = rd_kafka_topic_name(m->rkt);
+    int pi = part_find(a, topic, m->partition);
+    if (pi < 0 || m->offset < a->parts[pi].floor) {
+        /* not (or no longer) ours, or fetched before a seek: not applied,
+         * not stored, so nothing is lost */
+        return;
+    }
+    struct part *p = &a->parts[pi];
     a->messages++;
     nw_batch *b = a->b;
     nw_err e;
     nw_err_clear(&e);
     if (!m->payload || !m->len) {
         nw_err_set(&e, NW_WIRE_E_JSON, "empty message");
-        bad_message(a, m, &e);
+        bad_message(a, m, p, &e);
     } else {
         nw_event *ev = &b->ev[b->n];
         int rc = nw_wire_decode(a->w, m->payload, m->len, b->arena, ev, &e);
@@ -339,19 +741,17 @@ static void handle_message(struct analyze *a, const rd_kafka_message_t *m)
         if (rc) {
             if (!e.msg[0])
                 nw_err_set(&e, rc, "not a %s message", NW_WIRE_SCHEMA);
-            bad_message(a, m, &e);
+            bad_message(a, m, p, &e);
         } else {
             b->file[b->n] = 0;
             b->status[b->n] = 0;
+            a->evpart[b->n] = (uint32_t)pi;
             b->n++;
             a->events++;
         }
     }
-    if (note_offset(a, topic, m->partition, m->offset + 1)) {
-        nw_err_set(&a->err, NW_STORE_E_NOMEM, "out of memory");
-        a->fatal = true;
-        return;
-    }
+    p->next = m->offset + 1;
+    p->msgs++;
     a->batch_msgs++;
 }
 
@@ -367,6 +767,42 @@ static void print_stats(struct analyze *a, double dt, uint64_t devents)
     fflush(stdout);
 }
 
+/* DIR for --shard-dir: created (0700: the shards hold the inventory) when
+ * missing. */
+static int shard_dir_make(const char *dir)
+{
+    struct stat sb;
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        nw_cli_error("analyze: cannot create --shard-dir '%s': %s", dir, strerror(errno));
+        return -1;
+    }
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        nw_cli_error("analyze: --shard-dir '%s' is not a directory", dir);
+        return -1;
+    }
+    return 0;
+}
+
+/* The alerts summary of --shard-dir's per-shard alerters, in the words of
+ * nw_cli_alerter_close. Returns an exit code. */
+static int alerts_summary(struct analyze *a, const nw_cli_alerts *al)
+{
+    const nw_alerter_stats *st = &a->alerts;
+    if (!a->quiet)
+        fprintf(stderr,
+                "nhiwatch: %llu alerts sent as %s to %zu sink(s): %llu new, %llu escalated, %llu resolved; %llu "
+                "already alerted\n",
+                (unsigned long long)st->sent, nw_alert_format_name(al->format), al->nsinks,
+                (unsigned long long)st->new_, (unsigned long long)st->escalated, (unsigned long long)st->resolved,
+                (unsigned long long)st->suppressed);
+    if (st->state_errors) {
+        nw_cli_error("alerts: %llu alert states could not be stored (they may be sent again)",
+                     (unsigned long long)st->state_errors);
+        return NW_EXIT_ERROR;
+    }
+    return a->alert_failed ? NW_EXIT_ERROR : NW_EXIT_OK;
+}
+
 int nw_cmd_analyze(int argc, char **argv)
 {
     enum {
@@ -374,6 +810,8 @@ int nw_cmd_analyze(int argc, char **argv)
         O_GROUP,
         O_TOPIC,
         O_DB,
+        O_SHARD_DIR,
+        O_LOCK_WAIT,
         O_DLQ,
         O_BATCH,
         O_BATCH_MS,
@@ -391,6 +829,8 @@ int nw_cmd_analyze(int argc, char **argv)
         {"topic", required_argument, NULL, O_TOPIC},
         {"topics", required_argument, NULL, O_TOPIC},
         {"db", required_argument, NULL, O_DB},
+        {"shard-dir", required_argument, NULL, O_SHARD_DIR},
+        {"lock-wait", required_argument, NULL, O_LOCK_WAIT},
         {"dlq-topic", required_argument, NULL, O_DLQ},
         {"batch", required_argument, NULL, O_BATCH},
         {"batch-ms", required_argument, NULL, O_BATCH_MS},
@@ -410,8 +850,8 @@ int nw_cmd_analyze(int argc, char **argv)
     nw_err_clear(&a.err);
     const char *group = NULL, *topic = NULL;
     uint64_t batch_ms = 500, stats_s = 0, idle_s = 0, wait_s = 30, v;
-    nw_store_opts so = {0, 0};
     a.batch = 5000;
+    a.lock_wait_ms = 60000;
     int c, exit_code = NW_EXIT_USAGE;
     /* streaming detectors: alerts the moment an event is applied */
     nw_cli_alerts al;
@@ -463,6 +903,9 @@ int nw_cmd_analyze(int argc, char **argv)
         case O_DB:
             a.db = optarg;
             break;
+        case O_SHARD_DIR:
+            a.shard_dir = optarg;
+            break;
         case O_DLQ:
             a.dlq_topic = optarg;
             break;
@@ -475,6 +918,7 @@ int nw_cmd_analyze(int argc, char **argv)
         case O_IDLE:
         case O_WAIT:
         case O_MAXID:
+        case O_LOCK_WAIT:
             if (nw_cli_size(optarg, &v) || v == 0) {
                 nw_cli_error("option needs a positive number, not '%s'", optarg);
                 goto out_free;
@@ -489,8 +933,10 @@ int nw_cmd_analyze(int argc, char **argv)
                 idle_s = v;
             else if (c == O_WAIT)
                 wait_s = v > 86400 ? 86400 : v;
+            else if (c == O_LOCK_WAIT)
+                a.lock_wait_ms = (int64_t)(v > 86400 ? 86400 : v) * 1000;
             else
-                so.max_identities = v;
+                a.so.max_identities = v;
             break;
         case 'h':
             usage(stdout);
@@ -506,20 +952,29 @@ int nw_cmd_analyze(int argc, char **argv)
     const char *missing = !nw_kafka_conf_broker_list(kc) ? "--brokers"
                           : !group                       ? "--group"
                           : !topic                       ? "--topic"
-                          : !a.db                        ? "--db"
+                          : !a.db && !a.shard_dir        ? "--shard-dir DIR or --db FILE"
                                                          : NULL;
-    if (missing || optind != argc) {
+    if (missing || optind != argc || (a.db && a.shard_dir)) {
         if (missing)
             nw_cli_error("analyze: %s is required", missing);
+        else if (a.db && a.shard_dir)
+            nw_cli_error("analyze: --db and --shard-dir exclude each other (one shard per worker, or one per "
+                         "partition)");
         usage(stderr);
         goto out_free;
     }
 
     exit_code = NW_EXIT_ERROR;
     nw_kafka_block_signals();
-    if (nw_store_open(a.db, &so, &a.st, &a.err)) {
-        nw_cli_error("%s", a.err.msg);
-        goto out_free;
+    if (a.shard_dir) {
+        if (shard_dir_make(a.shard_dir))
+            goto out_free;
+    } else {
+        a.one.path = (char *)a.db;
+        if (nw_store_open(a.db, &a.so, &a.one.st, &a.err)) {
+            nw_cli_error("%s", a.err.msg);
+            goto out_free;
+        }
     }
     if (al.nsinks) {
         bool failed = false;
@@ -529,18 +984,32 @@ int nw_cmd_analyze(int argc, char **argv)
             nw_cli_error("rules: %s", re.msg);
             goto out_free;
         }
-        alerter = nw_cli_alerter_open(&al, a.st, rules, &failed);
-        if (!alerter)
-            goto out_free;
-        if (!(stream = nw_stream_new(rules, nw_alerter_stream, alerter, &re))) {
-            nw_cli_error("alerts: %s", re.msg);
-            goto out_free;
+        if (a.shard_dir) {
+            /* each partition shard gets its alerter (its alert state) when
+             * it is opened; the sinks are checked now, before any group */
+            nw_alerter *probe = nw_cli_alerter_open(&al, NULL, rules, &failed);
+            if (!probe)
+                goto out_free;
+            nw_alerter_free(probe);
+            a.al = &al;
+            a.rules = rules;
+        } else {
+            alerter = nw_cli_alerter_open(&al, a.one.st, rules, &failed);
+            if (!alerter)
+                goto out_free;
+            if (!(stream = nw_stream_new(rules, nw_alerter_stream, alerter, &re))) {
+                nw_cli_error("alerts: %s", re.msg);
+                goto out_free;
+            }
+            nw_store_set_hook(a.one.st, nw_stream_hook, stream);
         }
-        nw_store_set_hook(a.st, nw_stream_hook, stream);
     }
     a.w = nw_wire_new(0, &a.err);
     a.b = nw_batch_new(a.batch + 1);
-    if (!a.w || !a.b) {
+    a.evpart = malloc((a.batch + 1) * sizeof(*a.evpart));
+    a.sh_ev = malloc((a.batch + 1) * sizeof(*a.sh_ev));
+    a.sh_status = malloc(a.batch + 1);
+    if (!a.w || !a.b || !a.evpart || !a.sh_ev || !a.sh_status) {
         nw_cli_error("%s", a.err.msg[0] ? a.err.msg : "out of memory");
         goto out_free;
     }
@@ -571,8 +1040,13 @@ int nw_cmd_analyze(int argc, char **argv)
         goto out_free;
     }
     batch_reset(&a);
-    if (!a.quiet)
-        fprintf(stderr, "nhiwatch: analyze: group '%s', topic %s -> '%s'\n", group, topic, a.db);
+    if (!a.quiet) {
+        if (a.shard_dir)
+            fprintf(stderr, "nhiwatch: analyze: group '%s', topic %s -> one shard per partition in '%s'\n", group,
+                    topic, a.shard_dir);
+        else
+            fprintf(stderr, "nhiwatch: analyze: group '%s', topic %s -> '%s'\n", group, topic, a.db);
+    }
 
     int64_t t_start = nw_kafka_now_ms(), last_msg = t_start, last_stats = t_start;
     uint64_t stats_events = 0;
@@ -605,7 +1079,7 @@ int nw_cmd_analyze(int argc, char **argv)
         if (a.fatal)
             break;
         if (a.batch_msgs && (a.b->n >= a.batch || !m || now - a.batch_t0 >= (int64_t)batch_ms))
-            apply_batch(&a);
+            apply_batch(&a, false);
         if (stats_s && now - last_stats >= (int64_t)stats_s * 1000) {
             print_stats(&a, (double)(now - last_stats) / 1000.0, a.events - stats_events);
             stats_events = a.events;
@@ -618,7 +1092,7 @@ int nw_cmd_analyze(int argc, char **argv)
             break;
     }
     if (!a.fatal)
-        apply_batch(&a);
+        apply_batch(&a, false);
     if (a.fatal)
         nw_cli_error("analyze: %s", a.err.msg);
     else
@@ -646,19 +1120,29 @@ out_free:
     nw_kafka_free(a.prod);
     nw_wire_free(a.w);
     nw_batch_free(a.b);
+    /* parts left when the worker stopped before its revocation */
+    while (a.nparts)
+        part_remove(&a, a.nparts - 1);
     if (alerter) {
         int arc = nw_cli_alerter_close(alerter, &al, a.quiet);
         if (arc && exit_code == NW_EXIT_OK)
             exit_code = arc;
     } else {
+        if (a.al) {
+            int arc = alerts_summary(&a, &al);
+            if (arc && exit_code == NW_EXIT_OK)
+                exit_code = arc;
+        }
         nw_kafka_conf_free(al.kafka);
     }
     nw_stream_free(stream);
     nw_rules_free(rules);
-    nw_store_close(a.st);
-    for (size_t i = 0; i < a.ntp; i++)
-        free(a.tps[i].topic);
-    free(a.tps);
+    nw_store_close(a.one.st);
+    free(a.parts);
+    free(a.offs);
+    free(a.evpart);
+    free(a.sh_ev);
+    free(a.sh_status);
     nw_kafka_conf_free(kc);
     return exit_code;
 }

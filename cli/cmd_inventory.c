@@ -10,11 +10,12 @@
 
 static void usage(FILE *f)
 {
-    fputs("usage: nhiwatch inventory --db FILE [--provider aws|azure|gcp] [--kind non_human|human|unknown]\n"
-          "                          [--type TYPE] [--format table|json|csv]\n"
+    fputs("usage: nhiwatch inventory --db FILE|DIR [--db ...] [--provider aws|azure|gcp]\n"
+          "                          [--kind non_human|human|unknown] [--type TYPE] [--format table|json|csv]\n"
           "\n"
           "List identities (one line each) with provider, kind, type, first and last\n"
-          "activity, event counts and credentials.\n",
+          "activity, event counts and credentials. Several databases (shards with disjoint\n"
+          "identities; a directory means every *.db in it) are merged in key order.\n",
           f);
 }
 
@@ -122,6 +123,47 @@ static int ident_cb(void *ctx, const nw_ident_row *r)
     return 0;
 }
 
+#define MAX_DBS 256
+
+/* The identities of every shard in key order: a k-way merge of one cursor
+ * per shard (shards hold disjoint identities; were a key in several, each
+ * row is listed). */
+static int merge_identities(struct inv *v, nw_store *const *st, size_t n, nw_err *err)
+{
+    if (n == 1) {
+        v->st = st[0];
+        return nw_store_each_identity(st[0], ident_cb, v, err);
+    }
+    nw_ident_cursor *cur[MAX_DBS] = {NULL};
+    nw_ident_row row[MAX_DBS];
+    int live[MAX_DBS];
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        if ((rc = nw_store_ident_cursor(st[i], &cur[i], err)))
+            break;
+        live[i] = nw_ident_cursor_next(cur[i], &row[i], err);
+        if (live[i] < 0)
+            rc = live[i];
+    }
+    while (!rc) {
+        int best = -1;
+        for (size_t i = 0; i < n; i++)
+            if (live[i] == 1 && (best < 0 || strcmp(row[i].key, row[best].key) < 0))
+                best = (int)i;
+        if (best < 0)
+            break;
+        v->st = st[best];
+        if ((rc = ident_cb(v, &row[best])))
+            break;
+        live[best] = nw_ident_cursor_next(cur[best], &row[best], err);
+        if (live[best] < 0)
+            rc = live[best];
+    }
+    for (size_t i = 0; i < n; i++)
+        nw_ident_cursor_close(cur[i]);
+    return rc;
+}
+
 int nw_cmd_inventory(int argc, char **argv)
 {
     enum { O_DB = 256, O_PROV, O_KIND, O_TYPE, O_FMT };
@@ -133,13 +175,16 @@ int nw_cmd_inventory(int argc, char **argv)
     };
     struct inv v;
     memset(&v, 0, sizeof v);
-    const char *db = "nhiwatch.db";
-    int c;
+    nw_cli_dbs dbs = {NULL, 0, 0};
+    nw_store *st[MAX_DBS];
+    size_t opened = 0;
+    int c, rc = NW_EXIT_USAGE;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
         switch (c) {
         case O_DB:
-            db = optarg;
+            if (nw_cli_dbs_add(&dbs, optarg, MAX_DBS, NULL))
+                goto out_free;
             break;
         case O_PROV:
             v.provider = optarg;
@@ -148,7 +193,7 @@ int nw_cmd_inventory(int argc, char **argv)
             v.kind = optarg;
             if (nw_kind_from_name(nw_str_c(optarg)) < 0) {
                 nw_cli_error("--kind must be non_human, human or unknown");
-                return NW_EXIT_USAGE;
+                goto out_free;
             }
             break;
         case O_TYPE:
@@ -163,36 +208,46 @@ int nw_cmd_inventory(int argc, char **argv)
                 v.fmt = F_CSV;
             else {
                 nw_cli_error("--format must be table, json or csv");
-                return NW_EXIT_USAGE;
+                goto out_free;
             }
             break;
         case 'h':
             usage(stdout);
-            return NW_EXIT_OK;
+            rc = NW_EXIT_OK;
+            goto out_free;
         default:
             usage(stderr);
-            return NW_EXIT_USAGE;
+            goto out_free;
         }
     }
+    if (dbs.n == 0 && nw_cli_dbs_add(&dbs, "nhiwatch.db", MAX_DBS, NULL))
+        goto out_free;
     nw_err err;
     nw_err_clear(&err);
+    rc = NW_EXIT_ERROR;
     nw_store_opts so = {NW_STORE_READONLY, 0};
-    if (nw_store_open(db, &so, &v.st, &err)) {
-        nw_cli_error("%s", err.msg);
-        return NW_EXIT_ERROR;
+    for (; opened < dbs.n; opened++) {
+        if (nw_store_open(dbs.path[opened], &so, &st[opened], &err)) {
+            nw_cli_error("%s", err.msg);
+            goto out_free;
+        }
     }
     if (v.fmt == F_TABLE)
         printf("%-64s %-6s %-10s %-18s %-20s %-20s %10s %8s  %s\n", "IDENTITY", "PROV", "KIND", "TYPE", "FIRST SEEN",
                "LAST SEEN", "EVENTS", "DENIED", "CREDENTIALS");
     else if (v.fmt == F_CSV)
         puts("identity,provider,kind,type,first_seen,last_seen,events,failures,denied,credentials");
-    int rc = nw_store_each_identity(v.st, ident_cb, &v, &err);
+    int src = merge_identities(&v, st, opened, &err);
     if (v.fmt == F_JSON)
         puts(v.n ? "\n]" : "[]");
-    nw_store_close(v.st);
-    if (rc) {
+    if (src) {
         nw_cli_error("%s", err.msg);
-        return NW_EXIT_ERROR;
+        goto out_free;
     }
-    return NW_EXIT_OK;
+    rc = NW_EXIT_OK;
+out_free:
+    for (size_t i = 0; i < opened; i++)
+        nw_store_close(st[i]);
+    nw_cli_dbs_free(&dbs);
+    return rc;
 }

@@ -1,4 +1,5 @@
-/* cmd_report.c - `nhiwatch report --db A.db [--db B.db ...]`. */
+/* cmd_report.c - `nhiwatch report --db A.db [--db B.db ...]`; a directory
+ * given as --db (analyze --shard-dir) stands for every *.db in it. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,12 +15,13 @@
 
 static void usage(FILE *f)
 {
-    fputs("usage: nhiwatch report --db FILE [--db FILE ...] [--out DIR] [--as-of TIME] [--policy FILE]\n"
+    fputs("usage: nhiwatch report --db FILE|DIR [--db FILE|DIR ...] [--out DIR] [--as-of TIME] [--policy FILE]\n"
           "                       [--rules DIR] [--format LIST] [--baseline REPORT] [--record]\n"
           "                       [--alerts SINK ...] [--quiet]\n"
           "\n"
           "Write the report from one database, or from the shards that several\n"
-          "`analyze` workers wrote (each holds a disjoint set of identities).\n"
+          "`analyze` workers wrote (each holds a disjoint set of identities). A\n"
+          "directory (`analyze --shard-dir DIR`) means every *.db file in it, sorted by name.\n"
           "\n"
           "  --format LIST         json,md,html,csv,remediation or all (default json,md)\n"
           "  --baseline REPORT     previous report.json (or its folder): drift in the new report\n"
@@ -27,7 +29,9 @@ static void usage(FILE *f)
           "  --max-cards N         identity cards in report.html, most severe first (default 500)\n"
           NW_CLI_ALERTS_USAGE
           "With --record or --alerts the first --db is opened for writing (report history,\n"
-          "alert state); the others stay read-only.\n",
+          "alert state); the others stay read-only. That first --db must then be a file:\n"
+          "a shard directory's files come and go with its partitions, so keep the history\n"
+          "in a database of its own, e.g. --db history.db --db SHARD_DIR --record.\n",
           f);
 }
 
@@ -59,12 +63,12 @@ int nw_cmd_report(int argc, char **argv)
     size_t max_cards = 0;
     nw_cli_alerts al;
     memset(&al, 0, sizeof al);
-    const char *dbs[MAX_SHARDS];
-    size_t ndb = 0;
+    nw_cli_dbs dbs = {NULL, 0, 0};
+    const char *first_dir = NULL; /* the first --db, when it is a shard directory */
     const char *out = "nhiwatch-report", *policy_path = NULL, *rules_dir = NULL;
     int64_t as_of = 0;
     bool quiet = false;
-    int c;
+    int c, argrc = NW_EXIT_USAGE;
     optind = 1;
     while ((c = getopt_long(argc, argv, "qhX:F:", lo, NULL)) != -1) {
         switch (c) {
@@ -73,8 +77,7 @@ int nw_cmd_report(int argc, char **argv)
             nw_err_clear(&fe);
             if (nw_formats_parse(optarg, &formats, &fe)) {
                 nw_cli_error("--format: %s", fe.msg);
-                nw_kafka_conf_free(al.kafka);
-                return NW_EXIT_USAGE;
+                goto out_args;
             }
             break;
         }
@@ -85,8 +88,7 @@ int nw_cmd_report(int argc, char **argv)
             uint64_t v;
             if (nw_cli_size(optarg, &v) || v == 0) {
                 nw_cli_error("--max-cards needs a positive number, not '%s'", optarg);
-                nw_kafka_conf_free(al.kafka);
-                return NW_EXIT_USAGE;
+                goto out_args;
             }
             max_cards = (size_t)v;
             break;
@@ -103,24 +105,24 @@ int nw_cmd_report(int argc, char **argv)
                                        : c == 'X'    ? "X"
                                                      : "F",
                                   optarg)) {
-                nw_kafka_conf_free(al.kafka);
-                return NW_EXIT_USAGE;
+                goto out_args;
             }
             break;
-        case O_DB:
-            if (ndb == MAX_SHARDS) {
-                nw_cli_error("report: at most %d databases", MAX_SHARDS);
-                return NW_EXIT_USAGE;
-            }
-            dbs[ndb++] = optarg;
+        case O_DB: {
+            bool is_dir = false, first = dbs.n == 0;
+            if (nw_cli_dbs_add(&dbs, optarg, MAX_SHARDS, &is_dir))
+                goto out_args;
+            if (first && is_dir)
+                first_dir = optarg;
             break;
+        }
         case O_OUT:
             out = optarg;
             break;
         case O_ASOF:
             if (nw_cli_time(optarg, &as_of)) {
                 nw_cli_error("--as-of '%s' is not an RFC 3339 time", optarg);
-                return NW_EXIT_USAGE;
+                goto out_args;
             }
             break;
         case 'q':
@@ -134,34 +136,39 @@ int nw_cmd_report(int argc, char **argv)
             break;
         case 'h':
             usage(stdout);
-            nw_kafka_conf_free(al.kafka);
-            return NW_EXIT_OK;
+            argrc = NW_EXIT_OK;
+            goto out_args;
         default:
             usage(stderr);
-            nw_kafka_conf_free(al.kafka);
-            return NW_EXIT_USAGE;
+            goto out_args;
         }
     }
-    if (ndb == 0 || optind != argc) {
+    bool writer = record || al.nsinks; /* the first database keeps the history and the alert state */
+    if (dbs.n == 0 || optind != argc || (writer && first_dir)) {
+        if (dbs.n && optind == argc)
+            nw_cli_error("report: --record and --alerts keep the report history and alert state in the first --db, "
+                         "and the first --db is a shard directory: put a database file first, e.g. "
+                         "--db history.db --db %s",
+                         first_dir);
         usage(stderr);
-        nw_kafka_conf_free(al.kafka);
-        return NW_EXIT_USAGE;
+        goto out_args;
     }
+    size_t ndb = dbs.n;
     nw_rules *rules = NULL;
     nw_policy *policy = NULL;
     if (nw_cli_load_config(rules_dir, policy_path, &rules, &policy)) {
+        nw_cli_dbs_free(&dbs);
         nw_kafka_conf_free(al.kafka);
         return NW_EXIT_ERROR;
     }
     nw_store *st[MAX_SHARDS];
-    bool writer = record || al.nsinks; /* the first database keeps the history and the alert state */
     int rc = NW_EXIT_OK;
     size_t opened = 0;
     for (; opened < ndb; opened++) {
         nw_err err;
         nw_err_clear(&err);
         nw_store_opts so = {opened == 0 && writer ? 0u : NW_STORE_READONLY, 0};
-        if (nw_store_open(dbs[opened], &so, &st[opened], &err)) {
+        if (nw_store_open(dbs.path[opened], &so, &st[opened], &err)) {
             nw_cli_error("%s", err.msg);
             rc = NW_EXIT_ERROR;
             break;
@@ -186,5 +193,11 @@ int nw_cmd_report(int argc, char **argv)
         nw_store_close(st[i]);
     nw_rules_free(rules);
     nw_policy_free(policy);
+    nw_cli_dbs_free(&dbs);
     return rc;
+
+out_args:
+    nw_cli_dbs_free(&dbs);
+    nw_kafka_conf_free(al.kafka);
+    return argrc;
 }

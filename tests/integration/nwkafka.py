@@ -320,3 +320,63 @@ def main(*classes):
         if w is not None:
             w.close(ok)
     sys.exit(0 if ok else 1)
+
+
+# ---- analyze --shard-dir: one shard per partition (test_stream_rebalance.py) ----
+
+def shard_files(shard_dir):
+    """The partition shards in shard_dir (*.db), sorted by name."""
+    if not os.path.isdir(shard_dir):
+        return []
+    return sorted(os.path.join(shard_dir, f) for f in os.listdir(shard_dir)
+                  if f.endswith(".db") and not f.startswith("."))
+
+
+def wait_dir_counters(shard_dir, want, procs=(), timeout=180):
+    """wait_counters over the shards of shard_dir as they appear."""
+    deadline = time.time() + timeout
+    got = {}
+    while time.time() < deadline:
+        got = {}
+        for db in shard_files(shard_dir):
+            for k, v in counters(db).items():
+                got[k] = got.get(k, 0) + v
+        if all(got.get(k, 0) >= v for k, v in want.items()):
+            return got
+        for p in procs:
+            if p.poll() is not None:
+                raise AssertionError(f"{p.name} exited {p.returncode} early: {Procs.stderr(p)[-3000:]}")
+        time.sleep(0.05)
+    raise AssertionError(f"counters {got} of {shard_dir} never reached {want}")
+
+
+def sum_counters(dbs):
+    got = {}
+    for db in dbs:
+        for k, v in counters(db).items():
+            got[k] = got.get(k, 0) + v
+    return got
+
+
+def owned(p):
+    """The partitions an analyze worker holds now, from its stderr."""
+    cur = set()
+    for m in re.finditer(r"(assigned|revoked) \S+ \[(\d+)\]", Procs.stderr(p)):
+        (cur.add if m.group(1) == "assigned" else cur.discard)(int(m.group(2)))
+    return cur
+
+
+def wait_owned(workers, nparts, timeout=90, procs=()):
+    """Until the workers hold all nparts partitions between them, disjoint,
+    each at least one; returns their sets."""
+    deadline = time.time() + timeout
+    while True:
+        sets = [owned(w) for w in workers]
+        if all(sets) and sum(len(s) for s in sets) == nparts and len(set().union(*sets)) == nparts:
+            return sets
+        if time.time() > deadline:
+            raise AssertionError(f"no stable split of {nparts} partitions: {sets}")
+        for w in [*workers, *procs]:
+            if w.poll() is not None:
+                raise AssertionError(f"{w.name} exited {w.returncode}: {Procs.stderr(w)[-3000:]}")
+        time.sleep(0.2)
