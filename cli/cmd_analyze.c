@@ -40,7 +40,6 @@
 #include "../analyze/store.h"
 #include "../analyze/stream.h"
 #include "../reports/alerts.h"
-#include "../reports/alertfmt.h"
 #include "../core/nw_time.h"
 #include "../ingest/kafka.h"
 #include "../ingest/pipeline.h"
@@ -106,7 +105,6 @@ struct shard {
     nw_store *st;
     char *path;          /* --shard-dir: owned; --db: the argument */
     nw_stream *stream;   /* streaming detectors (with --alerts), or NULL */
-    nw_alerter *alerter; /* --shard-dir with --alerts: alert state in this shard */
 };
 
 /* An assigned partition. */
@@ -132,11 +130,10 @@ struct analyze {
     size_t batch;
     bool quiet;
 
-    /* --shard-dir with --alerts: one alerter per shard, totals kept here */
-    nw_cli_alerts *al;
+    /* --shard-dir with --alerts: one alerter (one connection per sink) for
+     * every shard, pointed at the shard whose batch is applied */
+    nw_alerter *alerter;
     const nw_rules *rules;
-    nw_alerter_stats alerts;
-    bool alert_failed;
 
     struct part *parts;
     size_t nparts, capparts;
@@ -246,24 +243,6 @@ static void shard_close(struct analyze *a, struct shard *sh)
 {
     if (!sh)
         return;
-    if (sh->alerter) {
-        nw_alerter_stats st;
-        nw_alerter_stats_get(sh->alerter, &st);
-        nw_err e;
-        nw_err_clear(&e);
-        if (nw_alerter_close(sh->alerter, &e)) {
-            nw_cli_error("alerts of '%s': %s", sh->path, e.msg);
-            a->alert_failed = true;
-        }
-        a->alerts.sent += st.sent;
-        a->alerts.suppressed += st.suppressed;
-        a->alerts.new_ += st.new_;
-        a->alerts.escalated += st.escalated;
-        a->alerts.resolved += st.resolved;
-        a->alerts.failed += st.failed;
-        a->alerts.state_errors += st.state_errors;
-        nw_alerter_free(sh->alerter);
-    }
     nw_stream_free(sh->stream);
     nw_store_close(sh->st);
     if (sh != &a->one) {
@@ -312,13 +291,8 @@ static int shard_open(struct analyze *a, const char *topic, int32_t partition, s
         goto out_free;
     }
     nw_store_set_busy_timeout(sh->st, SHARD_BUSY_MS);
-    if (a->al && a->al->nsinks) {
-        bool failed = false;
-        if (!(sh->alerter = nw_cli_alerter_open(a->al, sh->st, a->rules, &failed))) {
-            rc = nw_err_set(e, NW_STORE_E_OPEN, "alerts for shard '%s' cannot be opened", sh->path);
-            goto out_free;
-        }
-        if (!(sh->stream = nw_stream_new(a->rules, nw_alerter_stream, sh->alerter, e))) {
+    if (a->alerter) {
+        if (!(sh->stream = nw_stream_new(a->rules, nw_alerter_stream, a->alerter, e))) {
             rc = NW_STORE_E_NOMEM;
             goto out_free;
         }
@@ -460,8 +434,12 @@ static int apply_shard(struct analyze *a, struct shard *sh, bool revoking, nw_ap
         if (q->sh == sh && q->take)
             a->sh_ev[n++] = b->ev[k];
     }
+    if (a->alerter) /* the streaming alerts of this shard's events keep their state in it */
+        nw_alerter_set_state(a->alerter, sh->st);
     if (noffs)
         rc = nw_store_apply(sh->st, a->sh_ev, n, a->sh_status, a->offs, noffs, res, &e);
+    if (a->alerter)
+        nw_alerter_set_state(a->alerter, NULL);
     for (size_t k = 0; !rc && k < b->nbad; k++) {
         const struct part *q = &a->parts[a->badpart[k]];
         if (q->sh == sh && q->take)
@@ -783,26 +761,6 @@ static int shard_dir_make(const char *dir)
     return 0;
 }
 
-/* The alerts summary of --shard-dir's per-shard alerters, in the words of
- * nw_cli_alerter_close. Returns an exit code. */
-static int alerts_summary(struct analyze *a, const nw_cli_alerts *al)
-{
-    const nw_alerter_stats *st = &a->alerts;
-    if (!a->quiet)
-        fprintf(stderr,
-                "nhiwatch: %llu alerts sent as %s to %zu sink(s): %llu new, %llu escalated, %llu resolved; %llu "
-                "already alerted\n",
-                (unsigned long long)st->sent, nw_alert_format_name(al->format), al->nsinks,
-                (unsigned long long)st->new_, (unsigned long long)st->escalated, (unsigned long long)st->resolved,
-                (unsigned long long)st->suppressed);
-    if (st->state_errors) {
-        nw_cli_error("alerts: %llu alert states could not be stored (they may be sent again)",
-                     (unsigned long long)st->state_errors);
-        return NW_EXIT_ERROR;
-    }
-    return a->alert_failed ? NW_EXIT_ERROR : NW_EXIT_OK;
-}
-
 int nw_cmd_analyze(int argc, char **argv)
 {
     enum {
@@ -984,19 +942,16 @@ int nw_cmd_analyze(int argc, char **argv)
             nw_cli_error("rules: %s", re.msg);
             goto out_free;
         }
+        /* with --shard-dir the alert state is the shard of the batch being
+         * applied (apply_shard), and each shard opened gets its streaming
+         * detectors (shard_open) */
+        alerter = nw_cli_alerter_open(&al, a.shard_dir ? NULL : a.one.st, rules, &failed);
+        if (!alerter)
+            goto out_free;
         if (a.shard_dir) {
-            /* each partition shard gets its alerter (its alert state) when
-             * it is opened; the sinks are checked now, before any group */
-            nw_alerter *probe = nw_cli_alerter_open(&al, NULL, rules, &failed);
-            if (!probe)
-                goto out_free;
-            nw_alerter_free(probe);
-            a.al = &al;
+            a.alerter = alerter;
             a.rules = rules;
         } else {
-            alerter = nw_cli_alerter_open(&al, a.one.st, rules, &failed);
-            if (!alerter)
-                goto out_free;
             if (!(stream = nw_stream_new(rules, nw_alerter_stream, alerter, &re))) {
                 nw_cli_error("alerts: %s", re.msg);
                 goto out_free;
@@ -1128,11 +1083,6 @@ out_free:
         if (arc && exit_code == NW_EXIT_OK)
             exit_code = arc;
     } else {
-        if (a.al) {
-            int arc = alerts_summary(&a, &al);
-            if (arc && exit_code == NW_EXIT_OK)
-                exit_code = arc;
-        }
         nw_kafka_conf_free(al.kafka);
     }
     nw_stream_free(stream);

@@ -356,6 +356,8 @@ out:
 
 void nw_alerter_stats_get(const nw_alerter *a, nw_alerter_stats *out) { *out = a->st; }
 
+void nw_alerter_set_state(nw_alerter *a, nw_store *state) { a->o.state = state; }
+
 int nw_alerter_close(nw_alerter *a, nw_err *err)
 {
     int rc = 0;

@@ -72,6 +72,13 @@ int nw_alerter_report(nw_alerter *a, const json_t *doc, const nw_findings *fs, i
  * like a streaming alert when dedup is true. */
 int nw_alerter_emit(nw_alerter *a, json_t *alert, bool dedup, nw_err *err);
 
+/* Switch the store that holds alert_state (borrowed; NULL: no
+ * de-duplication from now on). analyze --shard-dir keeps one alerter, and
+ * so one connection per sink, for all its partition shards, and points it
+ * at the shard whose batch it applies: each identity's alert state lives
+ * in its partition's shard and moves with it. */
+void nw_alerter_set_state(nw_alerter *a, nw_store *state);
+
 void nw_alerter_stats_get(const nw_alerter *a, nw_alerter_stats *out);
 /* Flush and close the sinks; 0, or the first sink's delivery error. */
 int nw_alerter_close(nw_alerter *a, nw_err *err);

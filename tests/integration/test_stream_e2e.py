@@ -6,6 +6,7 @@ report the same thing.
     test_stream_e2e.py NHIWATCH SOURCE_DIR
 """
 import json
+import sqlite3
 import os
 import re
 import sys
@@ -101,6 +102,50 @@ class StreamE2E(unittest.TestCase):
             self.assertEqual(a["schema"], "nhiwatch.alert/1")
             self.assertTrue(a["id"].startswith("f-") and a["identity"] and a["evidence"]["event_id"])
         self.__class__.single_events = ev
+
+    def test_2b_shard_dir_alerts(self):
+        """--shard-dir with --alerts: the same alerts as one --db shard, from one
+        alerter for all partition shards, each alert's state in the shard that
+        holds its identity."""
+        b = self.broker.brokers
+        ev = f"it.events-sd.{self.sfx}"
+        nparts = K.create_topic(b, ev)
+        sd = self.w("sd")
+        alerts = self.w("alerts-sd.jsonl")
+        an = self.procs.start(["analyze", "--brokers", b, "--group", f"it.an-sd.{self.sfx}", "--topic", ev,
+                               "--shard-dir", sd, "--alerts", alerts, "--alert-format", "json"], "analyze-sd")
+        ing = self.ingest(ev, f"it.in-sd.{self.sfx}")
+        deadline = time.time() + 180
+        while True:
+            got = K.sum_counters(K.shard_files(sd)) if os.path.isdir(sd) else {}
+            if got.get("kafka_messages", 0) >= self.run_counters["events"]:
+                break
+            self.assertLess(time.time(), deadline, f"applied {got} of {self.run_counters['events']}")
+            self.assertIsNone(an.poll(), K.Procs.stderr(an)[-2000:])
+            time.sleep(0.2)
+        self.assertEqual(self.procs.wait(ing, 120), 0, K.Procs.stderr(ing)[-2000:])
+        self.assertEqual(self.procs.term(an), 0, K.Procs.stderr(an)[-2000:])
+        shards = K.shard_files(sd)
+        self.assertEqual(len(shards), nparts)
+        doc = K.report([sd], self.w("sd-report"))
+        self.assertEqual(doc, self.want, K.diff_reports(doc, self.want))
+        with open(alerts) as f:
+            sent = sorted((a["id"], a["rule"], a["identity"]) for a in map(json.loads, filter(str.strip, f)))
+        with open(self.w("alerts.jsonl")) as f:  # test_2's, one --db shard, same events
+            want = sorted((a["id"], a["rule"], a["identity"]) for a in map(json.loads, filter(str.strip, f)))
+        self.assertTrue(want)
+        self.assertEqual(sent, want)
+        # one state row per alert id, in the shard holding the identity
+        states = 0
+        for db in shards:
+            with sqlite3.connect(db) as c:
+                keys = {k for (k,) in c.execute("SELECT key FROM identity")}
+                rows = c.execute("SELECT id, identity FROM alert_state").fetchall()
+            for aid, ident in rows:
+                self.assertIn(ident, keys, f"{aid}: state in {db}, identity not there")
+            states += len(rows)
+        self.assertEqual(states, len({a[0] for a in want}))
+        self.assertIn("alerts sent as json to 1 sink(s)", K.Procs.stderr(an))
 
     def test_3_two_analyze_workers_split_partitions(self):
         b = self.broker.brokers
