@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "../core/nw_time.h"
+#include "../ingest/kafka.h"
 
 void nw_cli_error(const char *fmt, ...)
 {
@@ -128,4 +129,15 @@ void nw_cli_dbs_free(nw_cli_dbs *p)
     free(p->path);
     p->path = NULL;
     p->n = p->cap = 0;
+}
+
+int nw_cli_kafka_opt(struct nw_kafka_conf *kc, int c, int brokers_opt, const char *arg, struct nw_err *err)
+{
+    if (c == brokers_opt)
+        return nw_kafka_conf_brokers(kc, arg, err) ? -1 : 0;
+    if (c == 'X')
+        return nw_kafka_conf_add(kc, arg, err) ? -1 : 0;
+    if (c == 'F')
+        return nw_kafka_conf_file(kc, arg, err) ? -1 : 0;
+    return 1;
 }

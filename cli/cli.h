@@ -51,6 +51,13 @@ typedef struct nw_cli_report {
 } nw_cli_report;
 int nw_cli_report_write(struct nw_store *const *shards, size_t n, const nw_cli_report *r);
 
+/* The Kafka options of ship, ingest and analyze: c == brokers_opt
+ * (--brokers), 'X' (-X key=value) or 'F' (-F FILE) go into kc. Returns 0
+ * when c was one of them, -1 with err set when its value was refused, 1
+ * when c is another option. */
+struct nw_err;
+int nw_cli_kafka_opt(struct nw_kafka_conf *kc, int c, int brokers_opt, const char *arg, struct nw_err *err);
+
 /* --alerts SINK (repeatable), --alert-format, --brokers, -X, -F: gathered
  * by each command, then opened as one alerter. */
 #define NW_CLI_MAX_SINKS 16

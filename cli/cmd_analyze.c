@@ -825,25 +825,15 @@ int nw_cmd_analyze(int argc, char **argv)
     }
     optind = 1;
     while ((c = getopt_long(argc, argv, "X:F:qh", lo, NULL)) != -1) {
+        int kr = nw_cli_kafka_opt(kc, c, O_BROKERS, optarg, &a.err);
+        if (kr < 0)
+            goto out_conf_error;
+        if (kr == 0) { /* the alerts' kafka:// sink gets the same properties */
+            if (nw_cli_alerts_opt(&al, c == 'X' ? "X" : c == 'F' ? "F" : "brokers", optarg))
+                goto out_free;
+            continue;
+        }
         switch (c) {
-        case O_BROKERS:
-            if (nw_kafka_conf_brokers(kc, optarg, &a.err))
-                goto out_conf_error;
-            if (nw_cli_alerts_opt(&al, "brokers", optarg))
-                goto out_free;
-            break;
-        case 'X':
-            if (nw_kafka_conf_add(kc, optarg, &a.err))
-                goto out_conf_error;
-            if (nw_cli_alerts_opt(&al, "X", optarg))
-                goto out_free;
-            break;
-        case 'F':
-            if (nw_kafka_conf_file(kc, optarg, &a.err))
-                goto out_conf_error;
-            if (nw_cli_alerts_opt(&al, "F", optarg))
-                goto out_free;
-            break;
         case O_ALERTS:
         case O_ALERT_FORMAT:
             if (nw_cli_alerts_opt(&al, c == O_ALERTS ? "alerts" : "alert-format", optarg))

@@ -550,19 +550,12 @@ int nw_cmd_ingest(int argc, char **argv)
                 goto out_free;
             continue;
         }
+        int kr = nw_cli_kafka_opt(kc, c, O_BROKERS, optarg, &g.err);
+        if (kr < 0)
+            goto out_conf_error;
+        if (kr == 0)
+            continue;
         switch (c) {
-        case O_BROKERS:
-            if (nw_kafka_conf_brokers(kc, optarg, &g.err))
-                goto out_conf_error;
-            break;
-        case 'X':
-            if (nw_kafka_conf_add(kc, optarg, &g.err))
-                goto out_conf_error;
-            break;
-        case 'F':
-            if (nw_kafka_conf_file(kc, optarg, &g.err))
-                goto out_conf_error;
-            break;
         case O_GROUP:
             group = optarg;
             break;

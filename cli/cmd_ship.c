@@ -192,19 +192,12 @@ int nw_cmd_ship(int argc, char **argv)
                 goto out_free;
             continue;
         }
+        int kr = nw_cli_kafka_opt(kc, c, O_BROKERS, optarg, &s.err);
+        if (kr < 0)
+            goto out_conf_error;
+        if (kr == 0)
+            continue;
         switch (c) {
-        case O_BROKERS:
-            if (nw_kafka_conf_brokers(kc, optarg, &s.err))
-                goto out_conf_error;
-            break;
-        case 'X':
-            if (nw_kafka_conf_add(kc, optarg, &s.err))
-                goto out_conf_error;
-            break;
-        case 'F':
-            if (nw_kafka_conf_file(kc, optarg, &s.err))
-                goto out_conf_error;
-            break;
         case O_TOPIC:
             s.topic = optarg;
             break;
