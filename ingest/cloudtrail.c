@@ -681,6 +681,17 @@ static int decode(void *state, nw_decctx *dc, const nw_jval *v, nw_event *ev, nw
         nw_err_set(err, 0, "CloudTrail Insight record");
         return NW_DEC_SKIP;
     }
+    /* AWS event notifications (S3 "ObjectCreated", SQS, DynamoDB stream
+     * records) share Records, eventName and eventTime with CloudTrail but
+     * name their source "aws:<service>", never "<service>.amazonaws.com".
+     * They arrive where CloudTrail's S3 objects are announced (an S3
+     * notification queue bridged to Kafka): no audit record, no identity. */
+    nw_str esrc = nw_jv_str(&v[P_SOURCE]);
+    if (esrc.n > 4 && nw_str_ieq(nw_str_sub(esrc, 0, 4), "aws:")) {
+        nw_err_set(err, 0, "AWS event notification (eventSource %.*s), not a CloudTrail record",
+                   (int)(esrc.n > 48 ? 48 : esrc.n), esrc.p);
+        return NW_DEC_SKIP;
+    }
 
     ev->provider = NW_PROV_AWS;
     const nw_jval *tv = &v[P_TIME];

@@ -32,6 +32,8 @@ enum {
     E_MESSAGE,
     E_AWSLOGS,
     E_EVENT_TYPE,
+    E_S3_BUCKET,
+    E_S3_KEY,
     E_COUNT
 };
 
@@ -44,6 +46,7 @@ static const char *const env_paths[E_COUNT] = {
     [E_MESSAGE_TYPE] = "messageType", [E_CT_EVENT] = "CloudTrailEvent",
     [E_MESSAGE] = "message",        [E_AWSLOGS] = "awslogs",
     [E_EVENT_TYPE] = "eventType",
+    [E_S3_BUCKET] = "s3Bucket",     [E_S3_KEY] = "s3ObjectKey",
 };
 
 static const nw_provider_decoder *const providers[] = {
@@ -278,6 +281,12 @@ static int decode_at(nw_decoder *d, int level, const char *buf, size_t len, size
     }
     if (v[E_DIGEST_OBJ].type != NW_J_ABSENT || v[E_DIGEST_START].type != NW_J_ABSENT) {
         nw_err_set(err, 0, "CloudTrail digest file");
+        return NW_DECODE_SKIP;
+    }
+    /* CloudTrail's SNS notice of a delivery: {"s3Bucket": B, "s3ObjectKey": [K...]}
+     * names log objects and holds no record */
+    if (v[E_S3_BUCKET].type == NW_J_STRING && v[E_S3_KEY].type == NW_J_ARRAY) {
+        nw_err_set(err, 0, "CloudTrail log delivery notification (s3Bucket, s3ObjectKey): read the objects it names");
         return NW_DECODE_SKIP;
     }
     /* EventBridge: {"detail-type": "...", "detail": {event}} */

@@ -188,6 +188,28 @@ int main(void)
               NW_DECODE_SKIP);
     CHECK(strstr(err.msg, "digest") != NULL);
 
+    /* S3 event notifications (where CloudTrail objects are announced) look
+     * like CloudTrail records but name their source "aws:s3": skipped, no
+     * identity made of their principalId */
+    const char *s3n = "{\"eventVersion\":\"2.1\",\"eventSource\":\"aws:s3\",\"awsRegion\":\"us-east-1\","
+                      "\"eventTime\":\"2026-11-01T12:00:00.000Z\",\"eventName\":\"ObjectCreated:Put\","
+                      "\"userIdentity\":{\"principalId\":\"AWS:AIDAEXAMPLE123:cloudtrail\"},"
+                      "\"requestParameters\":{\"sourceIPAddress\":\"203.0.113.9\"},"
+                      "\"s3\":{\"bucket\":{\"name\":\"ct-logs\"},\"object\":{\"key\":\"AWSLogs/x.json.gz\"}}}";
+    CHECK_INT(decode(s3n, &ev, &cont, &err), NW_DECODE_SKIP);
+    CHECK(strstr(err.msg, "event notification (eventSource aws:s3)") != NULL);
+    /* ... also inside an SNS envelope, whose Message holds the Records */
+    char *s3esc = escape(s3n);
+    snprintf(buf, sizeof buf, "{\"Type\":\"Notification\",\"MessageId\":\"m\",\"Message\":\"{\\\"Records\\\":[%s]}\"}",
+             s3esc);
+    CHECK_INT(decode(buf, &ev, &cont, &err), NW_DECODE_CONTAINER);
+    free(s3esc);
+    /* CloudTrail's own SNS notice of a delivery names objects, holds no record */
+    CHECK_INT(decode("{\"s3Bucket\":\"ct-logs\",\"s3ObjectKey\":[\"AWSLogs/1/CloudTrail/us-east-1/x.json.gz\"]}", &ev,
+                     &cont, &err),
+              NW_DECODE_SKIP);
+    CHECK(strstr(err.msg, "delivery notification") != NULL);
+
     /* not ours / not an object / not JSON */
     CHECK_INT(decode("{\"hello\":\"world\"}", &ev, &cont, &err), NW_DEC_E_FORMAT);
     CHECK_INT(decode("[1,2]", &ev, &cont, &err), NW_DEC_E_FORMAT);
