@@ -18,6 +18,9 @@
  *   IdentityCenterUser aws:idc:<onBehalfOf.identityStoreArn>:<onBehalfOf.userId>
  *                                                                      identity_center_user
  *   AWSAccount         aws:account:<accountId>                         aws_account
+ *   (the type's value compared without regard to case)
+ *   no type or an unknown one, with an IAM user or assumed-role session
+ *   ARN: as IAMUser / AssumedRole; with another ARN: that ARN, unknown
  *   anything else, or a known type whose canonical key cannot be built
  *   from what the record carries:
  *                      aws:unknown:<account>:<principalId or userName>
@@ -436,7 +439,7 @@ static int decode_identity(const nw_jval *v, nw_arena *a, bool console, nw_event
     enum ct_type t = T_UNKNOWN;
     ev->identity_type = NW_STR_LIT("unknown");
     for (size_t i = 0; i < sizeof(ct_types) / sizeof(ct_types[0]); i++)
-        if (nw_str_eqs(tname, ct_types[i].log_name)) {
+        if (nw_str_ieqs(tname, ct_types[i].log_name)) {
             t = ct_types[i].type;
             ev->identity_type = ct_types[i].name;
             break;
@@ -445,6 +448,18 @@ static int decode_identity(const nw_jval *v, nw_arena *a, bool console, nw_event
     if (t == T_UNKNOWN && !tname.n && invoked.n) {
         t = T_SERVICE;
         ev->identity_type = NW_STR_LIT("aws_service");
+    }
+    /* no type, or one this decoder does not know: an IAM user or
+     * assumed-role ARN still says what the principal is, and keys it as the
+     * IAM exports do */
+    if (t == T_UNKNOWN && nw_str_starts(arn, "arn:")) {
+        if (nw_str_find(arn, ":iam::") > 0 && nw_str_find(arn, ":user/") > 0) {
+            t = T_IAM_USER;
+            ev->identity_type = NW_STR_LIT("iam_user");
+        } else if (nw_str_find(arn, ":sts::") > 0 && nw_str_find(arn, ":assumed-role/") > 0) {
+            t = T_ROLE;
+            ev->identity_type = NW_STR_LIT("iam_role");
+        }
     }
 
     if (nw_str_eq(user, "HIDDEN_DUE_TO_SECURITY_REASONS")) {
@@ -542,6 +557,9 @@ static int decode_identity(const nw_jval *v, nw_arena *a, bool console, nw_event
         display = uacct;
         break;
     case T_UNKNOWN:
+        if (nw_str_starts(arn, "arn:"))
+            key = arn; /* a principal ARN is stable and names itself */
+        display = user.n ? user : after_slash(arn);
         if (console)
             kind = NW_KIND_HUMAN;
         break;

@@ -836,6 +836,31 @@ static void test_kind_evidence(void)
     CHECK_STR(ev.identity_key, "aws:unknown:ANONYMOUS_PRINCIPAL:anonymous");
     CHECK_STR(ev.identity_type, "unknown");
     CHECK_INT(ev.kind, NW_KIND_UNKNOWN);
+    /* odd casing of keys and of the type's value: still an IAM user keyed by its ARN */
+    CHECK_INT(dec_json(HEAD "\"eventName\":\"GetObject\",\"eventSource\":\"s3.amazonaws.com\",\"UserIdentity\":{"
+                       "\"TYPE\":\"iamuser\",\"Arn\":\"arn:aws:iam::111122223333:user/ci/deploy\","
+                       "\"AccessKeyId\":\"AKIAEXAMPLE0000000001\"}}",
+                       &ev, &e),
+              NW_DECODE_EVENT);
+    CHECK_STR(ev.identity_key, "arn:aws:iam::111122223333:user/ci/deploy");
+    CHECK_STR(ev.identity_type, "iam_user");
+    CHECK_INT(ev.kind, NW_KIND_NON_HUMAN);
+    /* no type: the ARN says what the principal is */
+    CHECK_INT(dec_json(HEAD "\"eventName\":\"GetObject\",\"eventSource\":\"s3.amazonaws.com\",\"userIdentity\":{"
+                       "\"arn\":\"arn:aws:sts::111122223333:assumed-role/app/i-0abc\",\"principalId\":\"AROAX:i-0abc\"}}",
+                       &ev, &e),
+              NW_DECODE_EVENT);
+    CHECK_STR(ev.identity_key, "arn:aws:iam::111122223333:role/app");
+    CHECK_STR(ev.identity_type, "iam_role");
+    /* a type this decoder does not know, with a principal ARN: keyed by the ARN */
+    CHECK_INT(dec_json(HEAD "\"eventName\":\"GetObject\",\"eventSource\":\"s3.amazonaws.com\",\"userIdentity\":{"
+                       "\"type\":\"SomeFutureType\",\"arn\":\"arn:aws:iam::111122223333:future-thing/x\","
+                       "\"principalId\":\"FUTURE1\",\"accountId\":\"111122223333\"}}",
+                       &ev, &e),
+              NW_DECODE_EVENT);
+    CHECK_STR(ev.identity_key, "arn:aws:iam::111122223333:future-thing/x");
+    CHECK_STR(ev.identity_type, "unknown");
+    CHECK_STR(ev.display_name, "x");
     /* AwsServiceEvent with a type-less userIdentity: the service that acted */
     CHECK_INT(dec_json(HEAD "\"eventName\":\"CreateAccountResult\",\"eventSource\":"
                        "\"organizations.amazonaws.com\",\"readOnly\":false,\"userIdentity\":{"
