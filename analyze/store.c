@@ -49,20 +49,7 @@ static const char *const stmt_sql[S_COUNT] = {
 /* Cached identity: id and the state streaming detectors need. */
 struct ident {
     nw_ident_state s;
-    char first_eid[128]; /* s.first_event_id points here */
 };
-
-/* Keep the id of the identity's first event (for the streaming detectors'
- * evidence); an id too long for the buffer is kept empty, never cut. */
-static void set_first_eid(struct ident *id, const char *p, size_t n)
-{
-    if (!p || n >= sizeof id->first_eid)
-        n = 0;
-    if (n)
-        memcpy(id->first_eid, p, n);
-    id->first_eid[n] = 0;
-    id->s.first_event_id = (nw_str){id->first_eid, n};
-}
 
 struct agg_day {
     int64_t day, ev, fail, den, wr, priv, succ, first;
@@ -535,7 +522,6 @@ static struct ident *ident_get(nw_store *st, const nw_event *ev, nw_err *err, in
         id->s.privileged = (uint64_t)sqlite3_column_int64(s, 5);
         id->s.human_events = (uint64_t)sqlite3_column_int64(s, 6);
         id->s.machine_events = (uint64_t)sqlite3_column_int64(s, 7);
-        set_first_eid(id, (const char *)sqlite3_column_text(s, 8), (size_t)sqlite3_column_bytes(s, 8));
         sqlite3_reset(s);
         sqlite3_clear_bindings(s);
         return id;
@@ -1021,10 +1007,8 @@ int nw_store_apply(nw_store *st, const nw_event *ev, size_t n, uint8_t *status, 
             (rc = note_chain(st, e, err)))
             goto out_rollback;
         /* the cached state moves with every event, for the next hook call */
-        if (!id->s.first_seen || e->time_us < id->s.first_seen) {
+        if (!id->s.first_seen || e->time_us < id->s.first_seen)
             id->s.first_seen = e->time_us;
-            set_first_eid(id, e->event_id.p, e->event_id.n);
-        }
         if (e->time_us > id->s.last_seen)
             id->s.last_seen = e->time_us;
         if (e->outcome == NW_OUT_SUCCESS && e->time_us > id->s.last_success)

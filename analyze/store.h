@@ -82,7 +82,6 @@ typedef struct nw_ident_state {
     uint64_t privileged;     /* privilege-changing events so far */
     uint64_t human_events;   /* events with interactive (console, browser) evidence */
     uint64_t machine_events; /* events with programmatic evidence */
-    nw_str first_event_id;   /* the event at first_seen, when known (valid during the hook call) */
 } nw_ident_state;
 
 /* Called inside nw_store_apply for every new, complete event, in batch

@@ -79,8 +79,7 @@
 #define SQL_EVENT_SEEN "INSERT OR IGNORE INTO event_seen(time, id) VALUES(?1, ?2)"
 
 #define SQL_IDENT_FIND                                                                               \
-    "SELECT id, first_seen, last_seen, last_success, events, privileged, human_events, machine_events," \
-    " (SELECT first_event_id FROM activity_daily a WHERE a.identity_id = identity.id ORDER BY day LIMIT 1)" \
+    "SELECT id, first_seen, last_seen, last_success, events, privileged, human_events, machine_events" \
     " FROM identity WHERE key = ?1"
 
 #define SQL_IDENT_INSERT "INSERT INTO identity(key, provider, type, display_name, account, tenant) VALUES(?1,?2,?3,?4,?5,?6)"

@@ -52,18 +52,14 @@ static json_t *jt(int64_t us)
     return json_string(nw_time_fmt_us(us, b));
 }
 
-/* ev: the event that raised the alert; at: the alert's time. When
- * ev_is_evidence, ev's fields go into evidence; otherwise the caller has put
- * the evidence event's id there. */
-static void emit(nw_stream *s, const nw_rule *rule, const char *severity, const nw_event *ev, int64_t at,
-                 bool ev_is_evidence, json_t *evidence)
+static void emit(nw_stream *s, const nw_rule *rule, const char *severity, const nw_event *ev, json_t *evidence)
 {
     char key[1024], idb[24];
     nw_str_cpy(key, sizeof key, ev->identity_key);
     json_t *a = json_object();
     json_object_set_new(a, "schema", json_string("nhiwatch.alert/1"));
     json_object_set_new(a, "id", json_string(nw_finding_id(rule->id, key, NULL, idb)));
-    json_object_set_new(a, "time", jt(at));
+    json_object_set_new(a, "time", jt(ev->time_us));
     json_object_set_new(a, "kind", json_string("suddenly_active"));
     json_object_set_new(a, "rule", json_string(rule->id));
     json_object_set_new(a, "severity", json_string(severity));
@@ -71,14 +67,12 @@ static void emit(nw_stream *s, const nw_rule *rule, const char *severity, const 
     json_object_set_new(a, "identity", json_string(key));
     json_object_set_new(a, "provider", json_string(nw_provider_name(ev->provider)));
     json_object_set_new(a, "identity_type", jstr(ev->identity_type));
-    if (ev_is_evidence) {
-        json_object_set_new(evidence, "event_id", jstr(ev->event_id));
-        json_object_set_new(evidence, "action", jstr(ev->action));
-        json_object_set_new(evidence, "source_ip", jstr(ev->source_ip));
-        json_object_set_new(evidence, "user_agent", jstr(ev->user_agent));
-        json_object_set_new(evidence, "credential", jstr(ev->credential_id));
-        json_object_set_new(evidence, "outcome", json_string(nw_outcome_name(ev->outcome)));
-    }
+    json_object_set_new(evidence, "event_id", jstr(ev->event_id));
+    json_object_set_new(evidence, "action", jstr(ev->action));
+    json_object_set_new(evidence, "source_ip", jstr(ev->source_ip));
+    json_object_set_new(evidence, "user_agent", jstr(ev->user_agent));
+    json_object_set_new(evidence, "credential", jstr(ev->credential_id));
+    json_object_set_new(evidence, "outcome", json_string(nw_outcome_name(ev->outcome)));
     json_object_set_new(a, "evidence", evidence);
     json_object_set_new(a, "compliance", rule->compliance ? json_deep_copy(rule->compliance) : json_array());
     json_object_set_new(a, "recommendation", rule->remediation ? json_string(rule->remediation) : json_null());
@@ -102,38 +96,21 @@ void nw_stream_hook(void *ctx, const nw_event *ev, const nw_ident_state *before)
         return;
     bool priv = (ev->flags & NW_EV_PRIVILEGED) != 0;
     bool secret = (ev->flags & NW_EV_SECRET_READ) != 0;
-    double min_gap = s->gap_days * (double)NW_US_PER_DAY;
     int64_t gap = ev->time_us - before->last_seen;
-    int64_t back = before->first_seen - ev->time_us;
-    if (before->last_seen && (double)gap >= min_gap) {
+    if (before->last_seen && (double)gap >= s->gap_days * (double)NW_US_PER_DAY) {
         json_t *e = json_object();
         json_object_set_new(e, "silent_since", jt(before->last_seen));
         json_object_set_new(e, "silent_days", json_integer(gap / NW_US_PER_DAY));
         json_object_set_new(e, "privilege_changing", json_boolean(priv));
         json_object_set_new(e, "secret_read", json_boolean(secret));
         json_object_set_new(e, "gap_days_threshold", json_real(s->gap_days));
-        emit(s, s->react, (priv || secret) ? "critical" : s->react->severity, ev, ev->time_us, true, e);
-    } else if (before->first_seen && (double)back >= min_gap) {
-        /* Arrived after the identity's later activity (a backlog shipped in
-         * parallel, raw partitions read in any order): this older event
-         * shows that the first event applied so far ended a silence. Alerted
-         * on whichever side of the gap arrives second, the alert does not
-         * depend on the order the events came in; its evidence is that first
-         * event (its id; the rest of it is in the store). */
-        json_t *e = json_object();
-        json_object_set_new(e, "event_id", jstr(before->first_event_id));
-        json_object_set_new(e, "silent_since", jt(ev->time_us));
-        json_object_set_new(e, "silent_days", json_integer(back / NW_US_PER_DAY));
-        json_object_set_new(e, "gap_days_threshold", json_real(s->gap_days));
-        json_object_set_new(e, "arrived_out_of_order", json_true());
-        json_object_set_new(e, "earlier_event_id", jstr(ev->event_id));
-        emit(s, s->react, s->react->severity, ev, before->first_seen, false, e);
+        emit(s, s->react, (priv || secret) ? "critical" : s->react->severity, ev, e);
     }
     if (priv && before->privileged == 0 && ev->outcome == NW_OUT_SUCCESS && before->first_seen &&
         (double)(ev->time_us - before->first_seen) >= s->learning_days * (double)NW_US_PER_DAY) {
         json_t *e = json_object();
         json_object_set_new(e, "active_since", jt(before->first_seen));
         json_object_set_new(e, "events_before", json_integer((json_int_t)before->events));
-        emit(s, s->priv, s->priv->severity, ev, ev->time_us, true, e);
+        emit(s, s->priv, s->priv->severity, ev, e);
     }
 }

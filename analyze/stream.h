@@ -6,8 +6,7 @@
  * it, and call the alert function at once:
  *   - dormancy break: a non-human identity silent for at least the
  *     reactivation gap acts again (critical when the first action changes
- *     privileges or reads a secret); alerted when the second side of the
- *     gap arrives, so also when older history is applied after newer events;
+ *     privileges or reads a secret);
  *   - first privilege-changing action of an established non-human identity.
  * Alerts are JSON objects ("nhiwatch.alert/1") carrying the stable finding
  * id of the rule and identity, the event id and time, and the evidence.
