@@ -111,6 +111,15 @@ int main(void)
     CHECK_CSTR(sget(ev, "action"), "s3:GetObject");
     CHECK_INT(json_integer_value(json_object_get(ev, "silent_days")), 59);
 
+    /* in order within one batch: the cached state moves with every event */
+    const char *r5 = "arn:aws:iam::111122223333:role/one-batch";
+    nw_event b[3] = {mk(r5, "2025-01-01T10:00:00Z", "b-old"), mk(r5, "2025-01-05T10:00:00Z", "b-mid"),
+                     mk(r5, "2025-03-01T10:00:00Z", "b-new")};
+    apply(st, b, 3);
+    CHECK_INT(alerts_for("NHI-ACTIVE-001", r5, &a), 1);
+    CHECK_CSTR(sget(json_object_get(a, "evidence"), "event_id"), "b-new");
+    CHECK_CSTR(sget(json_object_get(a, "evidence"), "silent_since"), "2025-01-05T10:00:00Z");
+
     /* the second of two batches, from a re-opened store: the state comes
      * back from the database */
     const char *r3 = "arn:aws:iam::111122223333:role/reopened";
