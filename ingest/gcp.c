@@ -20,6 +20,9 @@
  *    does when it stores an entry.
  *  - A LogEntry that is not an audit log (another payload @type, the
  *    access_transparency log, no protoPayload) is skipped, not an error.
+ *  - An audit entry that names no caller (authenticationInfo empty or
+ *    absent) is skipped and counted, not an error: the proto makes the field
+ *    optional and leaves it empty for anonymous and redacted callers.
  *  - The outcome comes from status alone: authorizationInfo granted:false
  *    appears on calls that succeeded (compute aggregatedList checks every
  *    zone; Elastic's sample returns 71 items with granted:false).
@@ -515,11 +518,20 @@ static int decode(void *state, nw_decctx *dc, const nw_jval *v, nw_event *ev, nw
         who = strip_subject(sv(&v[G_SUBJECT]));
         type = who.n ? classify_subject(who) : T_UNKNOWN;
     }
-    if (!who.n)
+    if (!who.n && ((present(&v[G_EMAIL]) && v[G_EMAIL].type != NW_J_STRING) ||
+                   (present(&v[G_SUBJECT]) && v[G_SUBJECT].type != NW_J_STRING)))
         return nw_err_set(err, NW_DEC_E_IDENTITY,
-                          "GCP audit entry '%.*s' has no principalEmail or principalSubject "
-                          "(redacted or unauthenticated)",
-                          PRI(method));
+                          "GCP audit entry '%.*s': principalEmail or principalSubject is not a string", PRI(method));
+    if (!who.n) {
+        /* authenticationInfo is optional in the AuditLog proto: it is empty
+         * or absent for unauthenticated callers (allUsers on a public
+         * bucket), for callers whose identity Google redacts and for system
+         * events. A valid entry with no one to attribute it to. */
+        nw_err_set(err, 0, "GCP audit entry '%.*s' names no caller (no principalEmail or principalSubject: "
+                           "unauthenticated, redacted or a system event)",
+                   PRI(method));
+        return NW_DEC_SKIP;
+    }
     if (type == T_ANONYMOUS) {
         nw_err_set(err, 0, "GCP unauthenticated request (%.*s) to '%.*s'", PRI(who), PRI(method));
         return NW_DEC_SKIP;
