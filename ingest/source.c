@@ -61,6 +61,7 @@ struct nw_split {
     bool first_done, jsonl;
     bool resync; /* skipping garbage after a reported error */
     bool skip_line; /* the rest of the current line is garbage (it may go on in the next chunk) */
+    int64_t bom_n;  /* bytes of a byte order mark read at the start */
 };
 
 nw_split *nw_split_new(const nw_split_limits *lim)
@@ -115,6 +116,7 @@ void nw_split_reset(nw_split *sp, const char *name)
     sp->first_done = sp->jsonl = false;
     sp->resync = false;
     sp->skip_line = false;
+    sp->bom_n = 0;
     /* a splitter that once held a huge record gives the memory back */
     if (sp->bufcap > (size_t)1 << 20) {
         char *nb = realloc(sp->buf, 64 * 1024 + PAD);
@@ -364,6 +366,13 @@ int nw_split_feed(nw_split *sp, const char *d, size_t n, nw_rec_cb on_rec, nw_ba
         sp->just_opened = false;
         opened(sp, d, 0, n);
     }
+    /* a UTF-8 byte order mark (files saved by Windows tools, PowerShell
+     * redirection) is not part of the JSON; offsets still count it */
+    while (sp->base + (int64_t)i < 3 && sp->bom_n == sp->base + (int64_t)i && i < n &&
+           (unsigned char)d[i] == (unsigned char)"\xef\xbb\xbf"[sp->bom_n]) {
+        sp->bom_n++;
+        i++;
+    }
     if (sp->skip_line) {
         const char *nl = memchr(d, '\n', n);
         i = nl ? (size_t)(nl - d) : n;
@@ -566,6 +575,8 @@ int nw_split_feed(nw_split *sp, const char *d, size_t n, nw_rec_cb on_rec, nw_ba
                     unsigned char uc = (unsigned char)c;
                     if (uc >= 0x20 && uc < 0x7f)
                         snprintf(m, sizeof(m), "not JSON: unexpected '%c' where a record should start", c);
+                    else if (sp->base + (int64_t)i == 0 && (uc == 0xff || uc == 0xfe))
+                        snprintf(m, sizeof(m), "not JSON: starts with a UTF-16 byte order mark (convert to UTF-8)");
                     else
                         snprintf(m, sizeof(m), "not JSON: unexpected byte 0x%02x where a record should start", uc);
                     report(sp, on_bad, ctx, sp->line, sp->index + 1, sp->base + (int64_t)i, m);

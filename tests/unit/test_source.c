@@ -113,6 +113,27 @@ int main(void)
         CHECK_INT(g.badline[0], 2);
         CHECK_INT(g.badline[1], 4);
 
+        /* a UTF-8 byte order mark before a Records object and before JSON
+         * Lines (PowerShell redirection writes one) */
+        split(sp, "\xef\xbb\xbf{\"Records\":[{\"a\":1},{\"b\":2}]}", chunks[c], &g);
+        CHECK_INT(g.n, 2);
+        CHECK_INT(g.bad, 0);
+        CHECK_CSTR(g.rec[1], "{\"b\":2}");
+        split(sp, "\xef\xbb\xbf{\"n\":1}\r\n{\"n\":2}\r\n", chunks[c], &g);
+        CHECK_INT(g.n, 2);
+        CHECK_INT(g.bad, 0);
+        CHECK_CSTR(g.rec[0], "{\"n\":1}");
+        CHECK_INT(g.line[1], 2);
+        /* UTF-16 (Windows PowerShell 5 redirection) is named, not decoded */
+        split(sp, "\xff\xfe{\0\"\0", chunks[c], &g);
+        CHECK_INT(g.n, 0);
+        CHECK_INT(g.bad, 1);
+        CHECK_CSTR(g.badmsg[0], "not JSON: starts with a UTF-16 byte order mark (convert to UTF-8)");
+        /* only at the start: the same bytes later are garbage */
+        split(sp, "{\"n\":1}\n\xef\xbb\xbf{\"n\":2}\n", chunks[c], &g);
+        CHECK_INT(g.n, 1);
+        CHECK_INT(g.bad, 1);
+
         /* pretty-printed array of events (gcloud logging read) */
         split(sp, "[\n  {\n    \"a\": 1\n  },\n  {\n    \"b\": [\n 2\n ]\n  }\n]\n", chunks[c], &g);
         CHECK_INT(g.n, 2);
