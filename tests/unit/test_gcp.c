@@ -297,7 +297,7 @@ static void test_panther(void)
     /* line 7: ALREADY_EXISTS */
     CHECK_INT(rs.r[6].ev.outcome, NW_OUT_FAILURE);
     CHECK_STR(rs.r[6].ev.error_code, "ALREADY_EXISTS");
-    /* errors name the record */
+    /* messages name the record */
     /* no authenticationInfo: skipped, with the reason */
     CHECK_INT(rs.r[9].rc, NW_DECODE_SKIP);
     CHECK_CSTR(rs.r[9].msg, "GCP audit entry 'v2.deploymentmanager.deployments.insert' names no caller (no "
