@@ -449,14 +449,15 @@ static int decode_identity(const nw_jval *v, nw_arena *a, bool console, nw_event
         t = T_SERVICE;
         ev->identity_type = NW_STR_LIT("aws_service");
     }
-    /* no type, or one this decoder does not know: an IAM user or
+    /* no type, or one this decoder does not know: an IAM user, role or
      * assumed-role ARN still says what the principal is, and keys it as the
      * IAM exports do */
     if (t == T_UNKNOWN && nw_str_starts(arn, "arn:")) {
         if (nw_str_find(arn, ":iam::") > 0 && nw_str_find(arn, ":user/") > 0) {
             t = T_IAM_USER;
             ev->identity_type = NW_STR_LIT("iam_user");
-        } else if (nw_str_find(arn, ":sts::") > 0 && nw_str_find(arn, ":assumed-role/") > 0) {
+        } else if ((nw_str_find(arn, ":sts::") > 0 && nw_str_find(arn, ":assumed-role/") > 0) ||
+                   is_role_arn(arn)) {
             t = T_ROLE;
             ev->identity_type = NW_STR_LIT("iam_role");
         }
@@ -490,6 +491,8 @@ static int decode_identity(const nw_jval *v, nw_arena *a, bool console, nw_event
     case T_ROLE: {
         if (is_role_arn(issuer)) {
             key = issuer;
+        } else if (is_role_arn(arn)) {
+            key = arn; /* a role named by its own ARN (a type this decoder does not know) */
         } else {
             key = role_from_session(a, arn);
             if (!key.p)

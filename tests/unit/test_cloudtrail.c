@@ -861,6 +861,16 @@ static void test_kind_evidence(void)
     CHECK_STR(ev.identity_key, "arn:aws:iam::111122223333:future-thing/x");
     CHECK_STR(ev.identity_type, "unknown");
     CHECK_STR(ev.display_name, "x");
+    /* ... and with an IAM role ARN: a role, keyed by that ARN */
+    CHECK_INT(dec_json(HEAD "\"eventName\":\"GetObject\",\"eventSource\":\"s3.amazonaws.com\",\"userIdentity\":{"
+                       "\"type\":\"SomeFutureType\",\"arn\":\"arn:aws:iam::111122223333:role/svc/etl\","
+                       "\"principalId\":\"AROAFUTURE\",\"accountId\":\"111122223333\"}}",
+                       &ev, &e),
+              NW_DECODE_EVENT);
+    CHECK_STR(ev.identity_key, "arn:aws:iam::111122223333:role/svc/etl");
+    CHECK_STR(ev.identity_type, "iam_role");
+    CHECK_INT(ev.kind, NW_KIND_NON_HUMAN);
+    CHECK_STR(ev.display_name, "etl");
     /* AwsServiceEvent with a type-less userIdentity: the service that acted */
     CHECK_INT(dec_json(HEAD "\"eventName\":\"CreateAccountResult\",\"eventSource\":"
                        "\"organizations.amazonaws.com\",\"readOnly\":false,\"userIdentity\":{"
