@@ -1163,9 +1163,7 @@ static const char *na_null(const char *v) { return !*v || strcmp(v, "N/A") == 0 
 static int aws_cred_report(imp *im, char *buf, size_t len, bool decoded)
 {
     int rc = 0;
-    char *cur = buf, *end = buf + len;
-    if (len >= 3 && (unsigned char)buf[0] == 0xef && (unsigned char)buf[1] == 0xbb && (unsigned char)buf[2] == 0xbf)
-        cur += 3;
+    char *cur = buf + nw_utf8_bom_len(buf, len), *end = buf + len;
     char *hdr[CSV_MAX_FIELDS], *f[CSV_MAX_FIELDS];
     int64_t line = 1, rec_line;
     int ovf;
@@ -2333,9 +2331,7 @@ static void describe(json_t *root, char *buf, size_t cap)
 /* CSV credential report: a first line with user and arn columns */
 static bool looks_like_report(const char *buf, size_t len)
 {
-    size_t i = 0;
-    if (len >= 3 && (unsigned char)buf[0] == 0xef && (unsigned char)buf[1] == 0xbb && (unsigned char)buf[2] == 0xbf)
-        i = 3;
+    size_t i = nw_utf8_bom_len(buf, len);
     size_t e = i;
     while (e < len && buf[e] != '\n' && buf[e] != '\r')
         e++;
@@ -2440,9 +2436,7 @@ static int import_text(nw_store *st, const char *source, char *buf, size_t len, 
     }
 
     /* detect */
-    size_t i = 0;
-    if (len >= 3 && (unsigned char)buf[0] == 0xef && (unsigned char)buf[1] == 0xbb && (unsigned char)buf[2] == 0xbf)
-        i = 3;
+    size_t i = nw_utf8_bom_len(buf, len);
     while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\n' || buf[i] == '\r'))
         i++;
     int fmt;

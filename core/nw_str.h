@@ -33,6 +33,15 @@ static inline nw_str nw_str_mk(const char *p, size_t n)
 
 static inline bool nw_str_empty(nw_str s) { return s.n == 0; }
 
+/* The UTF-8 byte order mark some Windows tools write before text. */
+#define NW_UTF8_BOM "\xef\xbb\xbf"
+
+/* Bytes of a UTF-8 byte order mark at the start of p: 3 or 0. */
+static inline size_t nw_utf8_bom_len(const char *p, size_t n)
+{
+    return n >= 3 && memcmp(p, NW_UTF8_BOM, 3) == 0 ? 3 : 0;
+}
+
 bool nw_str_eq(nw_str a, const char *lit);
 bool nw_str_ieq(nw_str a, const char *lit);
 bool nw_str_eqs(nw_str a, nw_str b);

@@ -11,6 +11,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "../core/nw_str.h"
+
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -369,7 +371,7 @@ int nw_split_feed(nw_split *sp, const char *d, size_t n, nw_rec_cb on_rec, nw_ba
     /* a UTF-8 byte order mark (files saved by Windows tools, PowerShell
      * redirection) is not part of the JSON; offsets still count it */
     while (sp->base + (int64_t)i < 3 && sp->bom_n == sp->base + (int64_t)i && i < n &&
-           (unsigned char)d[i] == (unsigned char)"\xef\xbb\xbf"[sp->bom_n]) {
+           d[i] == NW_UTF8_BOM[sp->bom_n]) {
         sp->bom_n++;
         i++;
     }

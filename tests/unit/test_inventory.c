@@ -1017,6 +1017,50 @@ static void test_errors(void)
     close_rm(db);
 }
 
+/* A file saved with a UTF-8 byte order mark imports like the file without. */
+static void bom_same(const char *rel, int format)
+{
+    char db[64], src[1024], dst[64];
+    snprintf(src, sizeof src, "%s%s", FX, rel);
+    FILE *in = fopen(src, "rb");
+    strcpy(dst, "/tmp/nw_test_inventory_bom_XXXXXX");
+    int fd = mkstemp(dst);
+    FILE *out = fd >= 0 ? fdopen(fd, "wb") : NULL;
+    CHECK(in && out);
+    if (!in || !out)
+        return;
+    fputs("\xef\xbb\xbf", out);
+    char buf[4096];
+    size_t k;
+    while ((k = fread(buf, 1, sizeof buf, in)) > 0)
+        fwrite(buf, 1, k, out);
+    fclose(in);
+    fclose(out);
+
+    nw_import_result plain, bom;
+    open_fresh(db);
+    CHECK_INT(imp(rel, NULL, &plain), 0);
+    close_rm(db);
+    open_fresh(db);
+    nw_err_clear(&err);
+    memset(&bom, 0, sizeof bom);
+    CHECK_INT(nw_inventory_import(st, dst, NULL, &bom, &err), 0);
+    CHECK_INT(bom.format, format);
+    CHECK(plain.identities > 0);
+    CHECK_INT(bom.identities, plain.identities);
+    CHECK_INT(bom.credentials, plain.credentials);
+    CHECK_INT(bom.grants, plain.grants);
+    CHECK_INT(bom.skipped, plain.skipped);
+    close_rm(db);
+    unlink(dst);
+}
+
+static void test_bom(void)
+{
+    bom_same("aws/cloud-custodian_test_account_credential_report.credential-report.csv", NW_INV_AWS_CRED_REPORT);
+    bom_same("aws/handmade-authorization-details.json", NW_INV_AWS_AUTH_DETAILS);
+}
+
 int main(void)
 {
     test_glob();
@@ -1028,5 +1072,6 @@ int main(void)
     test_azure();
     test_azure_handmade();
     test_errors();
+    test_bom();
     return nw_test_finish();
 }
